@@ -1,0 +1,1 @@
+"""Grading: load a lesson from exercises/ or solutions/, run its checks in a subprocess."""

@@ -1,0 +1,93 @@
+"""What every lesson's `main` shares: settings from the command line, figures, metrics."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from workshop import plotting
+
+
+def parse_config(cls, argv: list[str] | None = None, quick: dict | None = None, doc: str = ""):
+    """Build a lesson's settings dataclass from the command line.
+
+    Every field becomes `--field-name`; `--quick` starts from the `quick`
+    overrides (seconds, tiny data); `--offline` never downloads.
+    """
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true", help="tiny settings: runs in seconds")
+    parser.add_argument(
+        "--offline", action="store_true", help="never download: cached data or the stand-in"
+    )
+    names = []
+    for f in dataclasses.fields(cls):
+        if f.name in ("quick", "offline"):
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        kind = type(default) if default is not None else str
+        if kind is bool:
+            parser.add_argument(
+                f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction
+            )
+        else:
+            parser.add_argument(
+                f"--{f.name.replace('_', '-')}", type=kind, help=f"default {default}"
+            )
+        names.append(f.name)
+    args = parser.parse_args(argv)
+    values = dict(quick or {}) if args.quick else {}
+    values.update({k: getattr(args, k) for k in names if getattr(args, k) is not None})
+    field_names = {f.name for f in dataclasses.fields(cls)}
+    if "quick" in field_names:
+        values["quick"] = args.quick
+    if args.offline:
+        os.environ["WORKSHOP_OFFLINE"] = "1"
+        if "offline" in field_names:
+            values["offline"] = True
+    return cls(**values)
+
+
+def output_dir(path: str | Path) -> Path:
+    """Create and return the folder a lesson writes its figures and metrics to."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def in_notebook() -> bool:
+    """True inside Jupyter/Colab, where a figure should also be displayed."""
+    shell = sys.modules.get("IPython")
+    ip = shell.get_ipython() if shell else None
+    return ip is not None and type(ip).__name__ != "TerminalInteractiveShell"
+
+
+def save_figure(fig, out: Path, name: str) -> Path:
+    """Save `fig` as out/name.png; display it too when running in a notebook."""
+    path = plotting.save(fig, Path(out) / f"{name}.png")
+    if in_notebook():  # pragma: no cover - exercised by the notebook test
+        from IPython.display import display
+
+        display(fig)
+    return path
+
+
+def write_metrics(out: Path, metrics: dict[str, Any]) -> Path:
+    """Write the lesson's metrics as out/metrics.json (numbers made JSON-safe)."""
+
+    def plain(v):
+        if hasattr(v, "item"):
+            return v.item()
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    path = Path(out) / "metrics.json"
+    path.write_text(json.dumps(plain(metrics), indent=2, default=str) + "\n")
+    return path

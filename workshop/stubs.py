@@ -1,0 +1,111 @@
+"""Exercises are generated from solutions: each marked block becomes a TODO stub.
+
+In a solution, what attendees write sits between `# BEGIN SOLUTION` and
+`# END SOLUTION`; the comments just above it are the prompt and stay. The
+stub keeps the prompt and replaces the block with
+`raise NotImplementedError("TODO: …")` at the block's indentation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from workshop import ROOT
+
+BEGIN = "# BEGIN SOLUTION"
+END = "# END SOLUTION"
+_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)|^(\s*)class\s+(\w+)")
+
+
+class MarkerError(ValueError):
+    """A solution's markers are unbalanced or misplaced."""
+
+
+def _enclosing(lines: list[str], index: int, indent: int) -> str | None:
+    for line in reversed(lines[:index]):
+        m = _DEF.match(line)
+        if m:
+            own = len(m.group(1) if m.group(1) is not None else m.group(3))
+            if own < indent:
+                return m.group(2) or m.group(4)
+    return None
+
+
+def make_stub(source: str, name: str = "<solution>") -> str:
+    """The exercise text for a solution's text."""
+    lines = source.splitlines(keepends=True)
+    out: list[str] = []
+    inside = False
+    blocks = 0
+    for i, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if inside:
+                raise MarkerError(f"{name}:{i}: {BEGIN} inside another block")
+            indent = len(line) - len(line.lstrip())
+            if indent == 0:
+                raise MarkerError(f"{name}:{i}: solution blocks must be inside a function")
+            func = _enclosing(lines, i - 1, indent)
+            what = stripped[len(BEGIN) :].strip(" :-") or (f"{func}()" if func else "this part")
+            out.append(f'{" " * indent}raise NotImplementedError("TODO: {what}")\n')
+            inside, blocks = True, blocks + 1
+        elif stripped.startswith(END):
+            if not inside:
+                raise MarkerError(f"{name}:{i}: {END} without {BEGIN}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise MarkerError(f"{name}: {BEGIN} never closed")
+    if blocks == 0:
+        raise MarkerError(f"{name}: no {BEGIN} blocks: nothing for attendees to write")
+    return "".join(out)
+
+
+@dataclass
+class SyncReport:
+    written: list[str]
+    stale: list[str]  # exercise differs from what the solution generates
+    missing: list[str]  # solution without exercise
+    stray: list[str]  # exercise without solution
+
+    @property
+    def in_sync(self) -> bool:
+        return not (self.stale or self.missing or self.stray)
+
+
+def sync_exercises(
+    root: Path = ROOT, write: bool = True, only: list[str] | None = None
+) -> SyncReport:
+    """Regenerate exercises/ from solutions/ (or, with write=False, report differences)."""
+    solutions = {p.stem: p for p in sorted((root / "solutions").glob("ex*.py"))}
+    exercises = {p.stem: p for p in sorted((root / "exercises").glob("ex*.py"))}
+    report = SyncReport([], [], [], sorted(set(exercises) - set(solutions)))
+    for stem, sol in solutions.items():
+        if only is not None and stem not in only:
+            continue
+        stub = make_stub(sol.read_text(encoding="utf-8"), str(sol.relative_to(root)))
+        target = root / "exercises" / f"{stem}.py"
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        if current == stub:
+            continue
+        if write:
+            target.parent.mkdir(exist_ok=True)
+            target.write_text(stub, encoding="utf-8")
+            report.written.append(stem)
+        elif current is None:
+            report.missing.append(stem)
+        else:
+            report.stale.append(stem)
+    return report
+
+
+def write_stub(solution: Path, target: Path) -> Path:
+    """Write the pristine stub of one solution to `target` (used by verify and reset)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        make_stub(solution.read_text(encoding="utf-8"), solution.name), encoding="utf-8"
+    )
+    return target
