@@ -62,7 +62,9 @@ def test_step_follows_the_rule(lesson):
         new_w, new_b, e = lesson.perceptron_step(w.copy(), b, p, t)
         assert e == t - a, f"error e must be t - a = {t} - {a} = {t - a}, got {e}"
         np.testing.assert_allclose(new_w, w + (t - a) * p, err_msg="w must become w + e·p")
-        assert new_b == pytest.approx(b + (t - a)), f"b must become b + e = {b + t - a}, got {new_b}"
+        assert new_b == pytest.approx(b + (t - a)), (
+            f"b must become b + e = {b + t - a}, got {new_b}"
+        )
 
 
 def test_step_without_bias(lesson):
@@ -77,9 +79,13 @@ def test_step_without_bias(lesson):
 def test_learns_separable_gates(lesson, gate):
     T = GATES[gate]
     result = lesson.train_perceptron(INPUTS, T, w=np.zeros(2), b=0.0, epochs=50)
-    assert result.converged, f"{gate} is linearly separable: training must converge (errors: {result.errors})"
+    assert result.converged, (
+        f"{gate} is linearly separable: training must converge (errors: {result.errors})"
+    )
     got = np.asarray(lesson.predict(result.w, result.b, INPUTS))
-    assert (got == T).all(), f"after training on {gate}, predict gives {got.tolist()}, want {T.tolist()}"
+    assert (got == T).all(), (
+        f"after training on {gate}, predict gives {got.tolist()}, want {T.tolist()}"
+    )
 
 
 def test_matches_the_rule_epoch_by_epoch(lesson):
@@ -93,7 +99,9 @@ def test_matches_the_rule_epoch_by_epoch(lesson):
         f"errors per epoch should be {want_errors}, got {list(result.errors)}: present the "
         "patterns in the given order, one update per pattern, and stop after an error-free epoch"
     )
-    assert result.epochs == len(want_errors), f"epochs run: want {len(want_errors)}, got {result.epochs}"
+    assert result.epochs == len(want_errors), (
+        f"epochs run: want {len(want_errors)}, got {result.epochs}"
+    )
     np.testing.assert_allclose(result.w, want_w, err_msg="final weights differ from the rule's")
     assert result.b == pytest.approx(want_b)
 
@@ -101,7 +109,9 @@ def test_matches_the_rule_epoch_by_epoch(lesson):
 def test_xor_never_converges(lesson):
     result = lesson.train_perceptron(INPUTS, GATES["XOR"], w=np.zeros(2), b=0.0, epochs=40)
     assert not result.converged, "XOR is not linearly separable: converged must be False"
-    assert result.epochs == 40, f"without convergence every epoch runs: want 40, got {result.epochs}"
+    assert result.epochs == 40, (
+        f"without convergence every epoch runs: want 40, got {result.epochs}"
+    )
     assert len(result.errors) == 40 and min(result.errors) > 0, (
         f"every XOR epoch misclassifies something; errors were {list(result.errors)}"
     )
@@ -128,4 +138,6 @@ def test_predict_matches_definition(lesson):
     want = (P @ w + b >= 0).astype(int)
     got = np.asarray(lesson.predict(w, b, P))
     assert got.shape == (20,), f"one output per pattern: want shape (20,), got {got.shape}"
-    assert (got == want).all(), f"predict must be hardlim(P·w + b); {np.sum(got != want)} of 20 differ"
+    assert (got == want).all(), (
+        f"predict must be hardlim(P·w + b); {np.sum(got != want)} of 20 differ"
+    )

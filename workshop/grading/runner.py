@@ -98,8 +98,12 @@ def syntax_check(path: Path, root: Path = ROOT) -> CheckResult | None:
         return CheckResult(
             path.stem,
             SYNTAX_ERROR,
-            f"Python cannot read {where}: {exc.msg}.{caret}\nNothing was run. Fix that line "
-            "(look at the line above it too: an unclosed bracket shows up one line late).",
+            f"Python cannot read {where}: {exc.msg}.{caret}\nNothing was run. Fix that line"
+            + (
+                " (look at the line above it too: an unclosed bracket shows up one line late)."
+                if "never closed" in exc.msg or "invalid syntax" in exc.msg or "expected" in exc.msg
+                else "."
+            ),
             file=_rel(path, root),
             line=exc.lineno,
         )

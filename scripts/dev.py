@@ -1,0 +1,83 @@
+"""Set up and run the workshop in one command (creates .venv and installs when needed).
+
+    python3 scripts/dev.py demo    # the workshop demo: every lesson, quick and offline
+    python3 scripts/dev.py test    # lint, then every test (solutions graded, stubs proven to fail)
+    python3 scripts/dev.py setup   # only create/refresh the environment
+
+Works on Linux, macOS and Windows (`py scripts\\dev.py demo`). The environment
+is rebuilt only when requirements.txt or pyproject.toml change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(os.environ.get("WORKSHOP_VENV", ROOT / ".venv"))
+STAMP = VENV / ".workshop-installed"
+
+
+def _bin(name: str) -> Path:
+    folder = "Scripts" if os.name == "nt" else "bin"
+    suffix = ".exe" if os.name == "nt" else ""
+    return VENV / folder / f"{name}{suffix}"
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "pyproject.toml"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _run(cmd: list, **kw) -> int:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)
+
+
+def setup() -> None:
+    """Create .venv and install requirements.txt plus the `workshop` command, if needed."""
+    if sys.version_info < (3, 10):  # noqa: UP036 - run by any python3, before the venv exists
+        sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
+    if not _bin("python").exists():
+        print(f"creating a virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text().strip() == _fingerprint():
+        return
+    py = _bin("python")
+    steps = [
+        [py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", "requirements.txt"],
+        [py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps", "-e", "."],
+    ]
+    for step in steps:
+        if _run(step) != 0:
+            sys.exit("installing failed: see the pip output above")
+    STAMP.write_text(_fingerprint() + "\n")
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "test", "setup"):
+        print(__doc__)
+        return 2
+    setup()
+    command, rest = argv[0], argv[1:]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    if command == "setup":
+        return 0
+    if command == "demo":
+        return _run([_bin("workshop"), "demo", *rest], env=env)
+    # test: lint and format first (fast), then the whole suite.
+    ruff = _bin("ruff")
+    failed = _run([ruff, "check", "."]) != 0
+    failed |= _run([ruff, "format", "--check", "."]) != 0
+    code = _run([_bin("python"), "-m", "pytest", "--target=solutions", *rest], env=env)
+    return code or int(failed)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,67 @@
+"""The GPU layer on a machine without one, and the multi-GPU branch with fake devices."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from workshop import gpu
+
+tf = gpu._tf()
+
+
+def test_pick_strategy():
+    assert gpu.pick_strategy([]) == "default"
+    assert gpu.pick_strategy(["/GPU:0"]) == "default"
+    assert gpu.pick_strategy(["/GPU:0", "/GPU:1"]) == "mirrored"
+    cluster = json.dumps(
+        {"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 0}}
+    )
+    assert gpu.pick_strategy([], cluster) == "multi_worker"
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        gpu.pick_strategy([], "{not json")
+
+
+def test_setup_reports_the_cpu():
+    report = gpu.setup()
+    text = str(report)
+    assert any(d.kind == "CPU" for d in report.devices)
+    assert "CPU" in text and "precision policy" in text and "strategy" in text
+    if not report.gpus:
+        assert "no GPU" in text and report.strategy == "default"
+
+
+def test_setup_rejects_unknown_settings():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        gpu.setup(precision="float8")
+    with pytest.raises(ValueError, match="jit"):
+        gpu.setup(jit="yes")
+
+
+def test_default_strategy_on_cpu(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])
+    assert gpu.strategy() is tf.distribute.get_strategy()
+
+
+def test_mirrored_strategy_with_fake_gpus(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    fakes = [SimpleNamespace(name=f"/device:GPU:{i}") for i in range(2)]
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: fakes)
+    made = {}
+    monkeypatch.setattr(
+        tf.distribute, "MirroredStrategy", lambda devices: made.setdefault("d", devices)
+    )
+    gpu.strategy()
+    assert made["d"] == ["/device:GPU:0", "/device:GPU:1"]
+
+
+def test_time_matmul_on_cpu():
+    seconds = gpu.time_matmul(64, "CPU:0", repeats=2)
+    assert 0 < seconds < 10
+    with pytest.raises(ValueError, match="device must be one of"):
+        gpu.time_matmul(8, "GPU:7")
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        gpu.time_matmul(0)

@@ -1,0 +1,70 @@
+"""Every lesson's reference solution: runs quick and offline, rejects bad input, stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from workshop import ROOT
+from workshop.catalog import load_catalog
+from workshop.demo import run_lesson
+from workshop.grading.loader import load_lesson
+
+MODULES = load_catalog()
+NUMPY_ONLY = [m.id for m in MODULES if not m.tf]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.id)
+def test_solution_runs_quick_and_offline(module, tmp_path):
+    row = run_lesson(module, tmp_path / module.id, quick=True, offline=True, timeout=600)
+    assert row.status == "ok", row.headline
+    assert row.figures, "every lesson saves at least one figure"
+    metrics = json.loads((tmp_path / module.id / "metrics.json").read_text())
+    assert metrics.get("headline"), "metrics.json needs a headline for the demo table"
+
+
+@pytest.mark.parametrize("module_id", NUMPY_ONLY)
+def test_numpy_lessons_grade_without_tensorflow(module_id):
+    code = (
+        "import importlib.util, sys\n"
+        "from workshop.grading.loader import load_lesson\n"
+        "import workshop.grading.plugin\n"
+        f"load_lesson({module_id!r}, 'solutions')\n"
+        f"spec = importlib.util.spec_from_file_location('t', {str(ROOT / 'tests' / f'test_{module_id}.py')!r})\n"
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+        "assert not heavy, f'grading imported {heavy}'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_ex01_rejects_bad_input():
+    ex01 = load_lesson("ex01_perceptron", "solutions")
+    P, T = ex01.AND
+    cases = [
+        (lambda: ex01.train_perceptron(P, T[:3]), "4 patterns but T has 3"),
+        (lambda: ex01.train_perceptron(P, T, epochs=0), "epochs must be a positive"),
+        (lambda: ex01.train_perceptron(P, [0, 1, 2, 1]), "targets must be 0 or 1"),
+        (lambda: ex01.train_perceptron(P, T, w=np.zeros(3)), "one weight per input"),
+        (lambda: ex01.train_perceptron(np.zeros((0, 2)), []), "non-empty 2-D"),
+        (lambda: ex01.perceptron_step(np.zeros(2), 0.0, np.zeros(3), 1), "same length"),
+        (lambda: ex01.perceptron_step(np.zeros(2), 0.0, np.zeros(2), 5), "0 or 1"),
+        (lambda: ex01.predict(np.zeros(3), 0.0, P), "one weight per input"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_ex00_rejects_bad_input():
+    ex00 = load_lesson("ex00_gpu_setup", "solutions")
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        ex00.time_matmul(-1)
+    with pytest.raises(ValueError, match="repeats must be a positive integer"):
+        ex00.time_matmul(8, repeats=0)
+    with pytest.raises(ValueError, match="device must be one of"):
+        ex00.time_matmul(8, device="TPU:0")

@@ -1,0 +1,46 @@
+"""The maintainer check: stubs fail every check, hints are there, nothing is out of step.
+
+Solutions passing is proven by the grading files themselves, which this suite
+runs with --target=solutions; here each untouched stub is graded in a
+subprocess, as `workshop verify` does, and must fail every one of its checks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from workshop import ROOT
+from workshop.catalog import load_catalog
+from workshop.grading.verify import stray_files, verify_module
+
+MODULES = load_catalog()
+
+
+def test_catalog_matches_the_files():
+    assert stray_files(MODULES) == []
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.id)
+def test_untouched_stub_fails_every_check(module):
+    verdict = verify_module(module, solutions=False)
+    assert verdict.ok, f"{module.id}: {verdict.problems}"
+    assert verdict.stub.startswith("not_started"), verdict.stub
+
+
+def test_verify_command_end_to_end():
+    env = dict(os.environ, COLUMNS="150")
+    result = subprocess.run(
+        [sys.executable, "-m", "workshop.cli", "verify", "1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed (11/11)" in result.stdout and "not_started (0/11)" in result.stdout
+    assert "verify passed" in result.stdout

@@ -1,0 +1,519 @@
+"""The `workshop` command: list, check, hint, run, watch, reset, env, data, verify, demo, report, grade."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from workshop import ROOT, progress
+from workshop.catalog import Module, find_module, load_catalog
+from workshop.grading import runner
+from workshop.stubs import make_stub
+
+console = Console(highlight=False)
+STYLE = {
+    runner.PASSED: ("green", "PASSED"),
+    runner.NOT_STARTED: ("yellow", "NOT STARTED"),
+    runner.FAILED: ("red", "FAILING CHECK"),
+    runner.ERROR: ("red", "ERROR IN YOUR CODE"),
+    runner.IMPORT_ERROR: ("red", "CANNOT LOAD"),
+    runner.SYNTAX_ERROR: ("red", "SYNTAX ERROR"),
+    runner.TIMEOUT: ("magenta", "TIMEOUT"),
+    runner.CRASHED: ("magenta", "CRASHED"),
+    runner.OUT_OF_MEMORY: ("magenta", "OUT OF MEMORY"),
+    runner.TAMPERED: ("magenta", "CHECKS TAMPERED WITH"),
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _module_state(m: Module, state: dict) -> str:
+    entry = state["modules"].get(m.id, {})
+    if entry.get("status") == runner.PASSED:
+        return "done"
+    path = m.exercise_path()
+    if not path.exists():
+        return "missing"
+    try:
+        pristine = make_stub(m.solution_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pristine = None
+    if pristine is not None and path.read_text(encoding="utf-8") == pristine:
+        return "not started"
+    return "in progress"
+
+
+def _print_result(result: runner.CheckResult, module: Module, verbose: bool) -> None:
+    color, label = STYLE.get(result.status, ("red", result.status))
+    title = (
+        f"[bold]{module.number:02d} {module.id}[/]  [{color}]{label}[/]  ({result.duration:.1f} s)"
+    )
+    console.print(Panel(result.message, title=title, title_align="left", border_style=color))
+    if verbose and result.details:
+        console.print(result.details, markup=False)
+
+
+def _resolve_modules(key: str | None) -> list[Module]:
+    modules = load_catalog()
+    return modules if key in (None, "all") else [find_module(key, modules)]
+
+
+def _current_module(modules: list[Module]) -> Module:
+    state = progress.load()
+    for m in modules:
+        if _module_state(m, state) != "done":
+            return m
+    return modules[-1]
+
+
+def _backup(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup_dir = ROOT / ".workshop" / "backups"
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    dest = backup_dir / f"{path.stem}.{stamp}.py"
+    n = 1
+    while dest.exists():
+        dest = backup_dir / f"{path.stem}.{stamp}-{n}.py"
+        n += 1
+    shutil.copy2(path, dest)
+    return dest
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_list(args) -> int:
+    modules = load_catalog()
+    state = progress.load()
+    table = Table(title="Deep-learning workshop", title_justify="left")
+    for col in ("#", "module", "title", "state", "points"):
+        table.add_column(col)
+    earned = total = 0
+    colors = {"done": "green", "in progress": "yellow", "not started": "dim", "missing": "red"}
+    for m in modules:
+        s = _module_state(m, state)
+        total += m.points
+        earned += m.points if s == "done" else 0
+        table.add_row(
+            f"{m.number:02d}",
+            m.id,
+            m.title,
+            f"[{colors[s]}]{s}[/]",
+            f"{m.points if s == 'done' else 0}/{m.points}",
+        )
+    console.print(table)
+    with Progress(
+        TextColumn("progress"), BarColumn(), TextColumn("{task.completed}/{task.total} points")
+    ) as bar:
+        bar.add_task("", total=total, completed=earned)
+    return 0
+
+
+def cmd_check(args) -> int:
+    modules = _resolve_modules(args.module)
+    target = "solutions" if args.solution else args.target
+    worst = 0
+    for m in modules:
+        with console.status(f"checking {m.id} ..."):
+            result = runner.run_checks(m, target)
+        if target == "exercises":
+            progress.record_check(result, m.points)
+        _print_result(result, m, args.verbose)
+        worst = worst or (0 if result.ok else 1)
+    return worst
+
+
+def cmd_hint(args) -> int:
+    m = find_module(args.module)
+    i = progress.next_hint(m.id, len(m.hints))
+    console.print(
+        Panel(m.hints[i], title=f"hint {i + 1} of {len(m.hints)} for {m.id}", title_align="left")
+    )
+    if i + 1 < len(m.hints):
+        console.print(f"[dim]run `workshop hint {m.number}` again for the next one[/]")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from workshop.demo import run_lesson
+
+    m = find_module(args.module)
+    out = Path(args.out_dir or f"outputs/{m.id}")
+    if not args.solution:
+        early = runner.syntax_check(m.exercise_path())
+        if early:
+            _print_result(early, m, False)
+            return 1
+    console.print(f"running {'solutions' if args.solution else 'exercises'}/{m.id}.py -> {out}/")
+    row = run_lesson(
+        m, out, solution=args.solution, quick=args.quick, offline=args.offline, capture=False
+    )
+    if row.status == "ok":
+        console.print(f"[green]done[/] in {row.seconds:.1f} s; figures: {', '.join(row.figures)}")
+        return 0
+    console.print(f"[red]{row.status}[/] after {row.seconds:.1f} s")
+    return 1
+
+
+def cmd_reset(args) -> int:
+    m = find_module(args.module)
+    path = m.exercise_path()
+    if path.exists():
+        backup = _backup(path)
+        console.print(f"kept your version as {backup}")
+    path.write_text(make_stub(m.solution_path().read_text(encoding="utf-8")), encoding="utf-8")
+    data = progress.load()
+    data["modules"].pop(m.id, None)
+    progress.save(data)
+    console.print(f"restored {path} to its untouched stub")
+    return 0
+
+
+def _is_wsl() -> bool:
+    try:
+        return "microsoft" in Path("/proc/version").read_text().lower()
+    except OSError:
+        return False
+
+
+def cmd_watch(args) -> int:
+    from watchfiles import watch
+
+    modules = load_catalog()
+    fixed = find_module(args.module, modules) if args.module else None
+    poll = args.poll or _is_wsl()
+
+    def check_once():
+        m = fixed or _current_module(modules)
+        console.clear()
+        console.print(
+            f"[bold]workshop watch[/]: {m.id} — save the file to re-check, Ctrl-C to stop"
+        )
+        result = runner.run_checks(m)
+        progress.record_check(result, m.points)
+        _print_result(result, m, args.verbose)
+        if result.ok and not fixed:
+            nxt = _current_module(modules)
+            if nxt.id != m.id:
+                console.print(f"[green]next up:[/] exercises/{nxt.id}.py")
+        return m
+
+    check_once()
+    try:
+        for _changes in watch(
+            ROOT / "exercises", debounce=400, force_polling=poll, poll_delay_ms=500, recursive=False
+        ):
+            check_once()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_env(args) -> int:
+    rows = []
+
+    def add(name, ok, detail, required=True):
+        rows.append((name, "OK" if ok else ("FAIL" if required else "INFO"), detail))
+
+    v = sys.version_info
+    add("Python", v >= (3, 10), f"{v.major}.{v.minor}.{v.micro} (need 3.10+)")
+    try:
+        from workshop import gpu
+
+        tf = gpu._tf()
+        add("TensorFlow", True, tf.__version__)
+        import keras
+
+        add("Keras 3", keras.__version__.startswith("3."), keras.__version__)
+        gpus = tf.config.list_physical_devices("GPU")
+        add("GPU", bool(gpus), f"{len(gpus)} found" if gpus else "none: the CPU will do", False)
+    except Exception as exc:  # report, never crash the check
+        add("TensorFlow", False, f"{type(exc).__name__}: {exc}")
+    from workshop import data
+
+    for source, cached, where in data.status():
+        add(
+            f"data: {source.key}",
+            cached,
+            f"cached in {where}" if cached else "not cached: `workshop data fetch`",
+            False,
+        )
+    try:
+        import matplotlib
+
+        from workshop import plotting
+
+        fig = plotting.curves({"x": [1, 2]})
+        import io
+
+        fig.savefig(io.BytesIO(), format="png")
+        add("Plotting", True, f"matplotlib {matplotlib.__version__}, PNG output works")
+    except Exception as exc:
+        add("Plotting", False, f"{type(exc).__name__}: {exc}")
+    table = Table(title="workshop env")
+    for col in ("part", "state", "detail"):
+        table.add_column(col)
+    color = {"OK": "green", "FAIL": "red", "INFO": "yellow"}
+    for name, state, detail in rows:
+        table.add_row(name, f"[{color[state]}][{state}][/]", detail)
+    console.print(table)
+    return 1 if any(s == "FAIL" for _, s, _ in rows) else 0
+
+
+def cmd_data(args) -> int:
+    from workshop import data
+
+    try:
+        if args.action == "fetch":
+            failed = 0
+            for key in [args.name] if args.name else list(data.SOURCES):
+                try:
+                    paths = data.fetch(key)
+                    console.print(f"[green]OK[/] {key}: {paths[0].parent}")
+                except data.DataUnavailableError as exc:
+                    failed += 1
+                    console.print(f"[red]FAIL[/] {key}:\n{exc}", markup=False)
+            return 1 if failed else 0
+        if args.action == "status":
+            for source, cached, where in data.status():
+                console.print(
+                    f"{'[green]cached[/]' if cached else '[yellow]missing[/]'}  {source.key:<14} {where}"
+                )
+            return 0
+        if args.action == "pack":
+            path = data.pack(args.file or "workshop-data.tar.gz")
+            console.print(f"wrote {path}: copy it, then `workshop data unpack {path.name}`")
+            return 0
+        if args.action == "unpack":
+            if not args.file:
+                raise ValueError(
+                    "workshop data unpack needs the archive: workshop data unpack FILE"
+                )
+            found = data.unpack(args.file)
+            console.print(f"unpacked into {data.cache_dir()}: {', '.join(found)}")
+            return 0
+    except (data.DataUnavailableError, ValueError) as exc:
+        console.print(str(exc), markup=False)
+        return 1
+    return 2
+
+
+def cmd_verify(args) -> int:
+    from workshop.grading.verify import verify
+
+    verdicts, general = verify(
+        only=[find_module(k).id for k in args.modules] or None,
+        progress=lambda m: console.print(f"[dim]verifying {m.id} ...[/]"),
+    )
+    table = Table(title="workshop verify")
+    for col in ("module", "solution", "untouched stub", "problems"):
+        table.add_column(col)
+    for v in verdicts:
+        table.add_row(
+            v.module,
+            v.solution,
+            v.stub,
+            "[green]none[/]" if v.ok else "[red]" + "; ".join(v.problems) + "[/]",
+        )
+    console.print(table)
+    for p in general:
+        console.print(f"[red]problem:[/] {p}")
+    bad = general or [v for v in verdicts if not v.ok]
+    console.print("[red]verify failed[/]" if bad else "[green]verify passed[/]")
+    return 1 if bad else 0
+
+
+def cmd_demo(args) -> int:
+    from workshop.demo import run_demo
+
+    out = Path(args.out_dir)
+    os.environ["WORKSHOP_OFFLINE"] = (
+        "1" if not args.online else os.environ.get("WORKSHOP_OFFLINE", "")
+    )
+    console.print(
+        f"workshop demo: every lesson's solution, {'quick' if not args.full else 'full'} mode -> {out}/"
+    )
+    rows = run_demo(
+        out,
+        quick=not args.full,
+        on_start=lambda m: console.print(f"[dim]running {m.id} ...[/]"),
+        on_done=lambda r: console.print(f"  {r.module}: {r.status} in {r.seconds:.1f} s"),
+    )
+    table = Table(title="workshop demo")
+    for col in ("lesson", "status", "key result", "time", "figures"):
+        table.add_column(col)
+    for r in rows:
+        color = "green" if r.status == "ok" else "red"
+        table.add_row(
+            r.module,
+            f"[{color}]{r.status}[/]",
+            r.headline,
+            f"{r.seconds:.1f} s",
+            str(len(r.figures)),
+        )
+    console.print(table)
+    console.print(f"figures and metrics in {out}/ (summary.md, summary.json)")
+    return 0 if all(r.status == "ok" for r in rows) else 1
+
+
+def cmd_report(args) -> int:
+    state = progress.load()
+    modules = load_catalog()
+    report = {
+        "schema": "workshop-report/1",
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "modules": [
+            {
+                "module": m.id,
+                "status": state["modules"].get(m.id, {}).get("status", "not_checked"),
+                "points": state["modules"].get(m.id, {}).get("points", 0),
+                "max_points": m.points,
+                "duration": state["modules"].get(m.id, {}).get("duration"),
+                "message": state["modules"].get(m.id, {}).get("message", ""),
+            }
+            for m in modules
+        ],
+    }
+    text = json.dumps(report, indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+        console.print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def _submission_file(folder: Path, module: Module) -> Path | None:
+    for candidate in (folder / f"{module.id}.py", folder / "exercises" / f"{module.id}.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def cmd_grade(args) -> int:
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        console.print(f"expected a folder with one sub-folder per attendee, got {folder}")
+        return 1
+    modules = load_catalog()
+    attendees = sorted(p for p in folder.iterdir() if p.is_dir())
+    out = Path(args.output or folder / "grades.csv")
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["attendee", *[m.id for m in modules], "points", "max_points"])
+        for person in attendees:
+            row, points = [person.name], 0
+            for m in modules:
+                file = _submission_file(person, m)
+                if file is None:
+                    row.append("missing")
+                    continue
+                digest = hashlib.sha256(file.read_bytes()).hexdigest()
+                result = runner.run_checks(m, str(file.parent), timeout=args.timeout)
+                if hashlib.sha256(file.read_bytes()).hexdigest() != digest:
+                    result.status = runner.TAMPERED
+                row.append(result.status)
+                points += m.points if result.ok else 0
+            writer.writerow([*row, points, sum(m.points for m in modules)])
+            fh.flush()
+            console.print(f"{person.name}: {points} points")
+    console.print(f"wrote {out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workshop", description="Hands-on deep-learning workshop.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("list", help="every module with its state and points")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("check", help="grade a module (or all) in a safe subprocess")
+    s.add_argument("module", nargs="?", help="number or name (default: all)")
+    s.add_argument("-v", "--verbose", action="store_true", help="show the full test output")
+    s.add_argument("--solution", action="store_true", help="grade the reference solution")
+    s.add_argument("--target", default="exercises", help="exercises, solutions, or a folder")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("hint", help="the next hint for a module")
+    s.add_argument("module")
+    s.set_defaults(func=cmd_hint)
+
+    s = sub.add_parser("run", help="run a lesson: prints what it learned, saves its figures")
+    s.add_argument("module")
+    s.add_argument("--solution", action="store_true", help="run the reference solution")
+    s.add_argument("--quick", action="store_true", help="tiny settings: seconds")
+    s.add_argument("--offline", action="store_true", help="never download: cache or stand-in")
+    s.add_argument("--out-dir", help="default outputs/<module>")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("watch", help="re-check the current module whenever it is saved")
+    s.add_argument("module", nargs="?")
+    s.add_argument("--poll", action="store_true", help="poll (network drives; automatic on WSL)")
+    s.add_argument("-v", "--verbose", action="store_true")
+    s.set_defaults(func=cmd_watch)
+
+    s = sub.add_parser("reset", help="restore a module's stub (your file is backed up first)")
+    s.add_argument("module")
+    s.set_defaults(func=cmd_reset)
+
+    s = sub.add_parser("env", help="[OK]/[FAIL] for everything the workshop needs")
+    s.set_defaults(func=cmd_env)
+
+    s = sub.add_parser("data", help="fetch, inspect, pack or unpack the data cache")
+    s.add_argument("action", choices=["fetch", "status", "pack", "unpack"])
+    s.add_argument("file", nargs="?", help="pack: archive to write; unpack: archive to read")
+    s.add_argument("--name", help="fetch only this data set")
+    s.set_defaults(func=cmd_data)
+
+    s = sub.add_parser("verify", help="maintainers: solutions pass, stubs fail, hints, sync")
+    s.add_argument("modules", nargs="*")
+    s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("demo", help="run every lesson's solution quickly, offline; summary table")
+    s.add_argument("--out-dir", default="outputs/demo")
+    s.add_argument("--full", action="store_true", help="full settings instead of quick")
+    s.add_argument("--online", action="store_true", help="allow downloads")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("report", help="instructors: JSON of the last check of every module")
+    s.add_argument("-o", "--output")
+    s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("grade", help="instructors: grade a folder of submissions into a CSV")
+    s.add_argument("folder", help="one sub-folder per attendee holding exNN_*.py files")
+    s.add_argument("-o", "--output", help="CSV to write (default FOLDER/grades.csv)")
+    s.add_argument("--timeout", type=float, help="seconds per module (default: the catalog's)")
+    s.set_defaults(func=cmd_grade)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The workshop demo: every lesson's solution in quick mode, offline, with a summary table."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from workshop import ROOT
+from workshop.catalog import Module, load_catalog
+
+
+@dataclass
+class DemoRow:
+    module: str
+    status: str  # ok | failed | timeout
+    headline: str
+    seconds: float
+    figures: list[str]
+
+
+def run_lesson(
+    module: Module,
+    out_dir: Path,
+    solution: bool = True,
+    quick: bool = True,
+    offline: bool = True,
+    timeout: float | None = None,
+    capture: bool = True,
+    root: Path = ROOT,
+) -> DemoRow:
+    """Run one lesson's script in its own process; return what it reported."""
+    script = module.solution_path(root) if solution else module.exercise_path(root)
+    cmd = [sys.executable, str(script), "--out-dir", str(out_dir)]
+    cmd += ["--quick"] if quick else []
+    cmd += ["--offline"] if offline else []
+    env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=root,
+            env=env,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            capture_output=capture,
+            text=True,
+        )
+        status = "ok" if proc.returncode == 0 else "failed"
+        tail = "" if proc.returncode == 0 or not capture else (proc.stderr or proc.stdout)[-800:]
+    except subprocess.TimeoutExpired:
+        status, tail = "timeout", f"stopped after {timeout:.0f} s"
+    seconds = time.perf_counter() - start
+    metrics_file = out_dir / "metrics.json"
+    headline = tail.strip().splitlines()[-1] if tail.strip() else ""
+    if status == "ok" and metrics_file.exists():
+        headline = str(json.loads(metrics_file.read_text()).get("headline", ""))
+    figures = sorted(p.name for p in out_dir.glob("*.png")) if out_dir.exists() else []
+    return DemoRow(module.id, status, headline, seconds, figures)
+
+
+def run_demo(out_root: Path, quick: bool = True, on_start=None, on_done=None) -> list[DemoRow]:
+    """Run every catalogued lesson's solution; write summary.json and summary.md."""
+    rows = []
+    for module in load_catalog():
+        if on_start:
+            on_start(module)
+        timeout = max(120.0, 10 * module.timeout) if quick else None
+        row = run_lesson(module, out_root / module.id, quick=quick, timeout=timeout)
+        rows.append(row)
+        if on_done:
+            on_done(row)
+    out_root.mkdir(parents=True, exist_ok=True)
+    (out_root / "summary.json").write_text(
+        json.dumps({"schema": 1, "quick": quick, "lessons": [asdict(r) for r in rows]}, indent=2)
+        + "\n"
+    )
+    lines = ["| lesson | status | key result | seconds | figures |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {r.module} | {r.status} | {r.headline} | {r.seconds:.1f} | {len(r.figures)} |"
+        for r in rows
+    ]
+    (out_root / "summary.md").write_text("\n".join(lines) + "\n")
+    return rows

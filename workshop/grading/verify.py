@@ -1,0 +1,95 @@
+"""The maintainer check: every solution passes, every stub fails, and the rest is in order."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workshop import ROOT
+from workshop.catalog import Module, load_catalog
+from workshop.grading.runner import PASSED, run_checks
+from workshop.stubs import MarkerError, sync_exercises, write_stub
+
+MIN_HINTS = 2
+
+
+@dataclass
+class ModuleVerdict:
+    module: str
+    solution: str = "-"
+    stub: str = "-"
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def stray_files(modules: list[Module], root: Path = ROOT) -> list[str]:
+    """Lesson files with no catalog entry, and catalog entries with missing files."""
+    ids = {m.id for m in modules}
+    problems = []
+    for folder, pattern, strip in (
+        ("solutions", "ex*.py", ""),
+        ("exercises", "ex*.py", ""),
+        ("tests", "test_ex*.py", "test_"),
+    ):
+        for path in sorted((root / folder).glob(pattern)):
+            if path.stem.removeprefix(strip) not in ids:
+                problems.append(f"{folder}/{path.name} is not in the catalog")
+    for m in modules:
+        for path in (m.solution_path(root), m.exercise_path(root), m.test_path(root)):
+            if not path.exists():
+                problems.append(f"{path.relative_to(root)} is missing")
+    return problems
+
+
+def verify_module(module: Module, root: Path = ROOT, solutions: bool = True) -> ModuleVerdict:
+    verdict = ModuleVerdict(module.id)
+    if len(module.hints) < MIN_HINTS:
+        verdict.problems.append(f"has {len(module.hints)} hints, needs at least {MIN_HINTS}")
+    if not module.solution_path(root).exists() or not module.test_path(root).exists():
+        verdict.problems.append("solution or tests missing")
+        return verdict
+    if solutions:
+        result = run_checks(module, "solutions", root)
+        verdict.solution = f"{result.status} ({result.passed}/{result.total})"
+        if result.status != PASSED:
+            verdict.problems.append(f"solution does not pass: {result.message}")
+    with tempfile.TemporaryDirectory(prefix="workshop-stub-") as tmp:
+        try:
+            write_stub(module.solution_path(root), Path(tmp) / f"{module.id}.py")
+        except MarkerError as exc:
+            verdict.problems.append(str(exc))
+            return verdict
+        result = run_checks(module, tmp, root)
+    verdict.stub = f"{result.status} ({result.passed}/{result.total})"
+    if result.status == PASSED:
+        verdict.problems.append("the untouched stub passes every check")
+    biting = [name for name, outcome in result.tests.items() if outcome == "passed"]
+    if biting:
+        verdict.problems.append(f"checks that pass on the untouched stub: {', '.join(biting)}")
+    if result.total == 0:
+        verdict.problems.append(f"no checks ran on the stub: {result.message}")
+    return verdict
+
+
+def verify(root: Path = ROOT, only: list[str] | None = None, solutions: bool = True, progress=None):
+    """Check every module (or those in `only`); return (verdicts, project-wide problems)."""
+    modules = load_catalog()
+    general = stray_files(modules, root)
+    try:
+        sync = sync_exercises(root, write=False)
+        general += [f"exercises/{s}.py is out of step with its solution" for s in sync.stale]
+        general += [f"exercises/{s}.py is missing" for s in sync.missing]
+    except MarkerError as exc:
+        general.append(str(exc))
+    verdicts = []
+    for m in modules:
+        if only and m.id not in only:
+            continue
+        if progress:
+            progress(m)
+        verdicts.append(verify_module(m, root, solutions))
+    return verdicts, general
