@@ -123,7 +123,8 @@ def test_grade_a_folder_of_submissions(project, tmp_path):
         (subs / person / "ex01_perceptron.py").write_text(text)
     result = workshop(project, "grade", str(subs), "--timeout", "6", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = {r["attendee"]: r for r in csv.DictReader(open(subs / "grades.csv"))}
+    with open(subs / "grades.csv", newline="") as fh:
+        rows = {r["attendee"]: r for r in csv.DictReader(fh)}
     assert set(rows) == {"alice", "bob", "carol", "dave"}
     assert rows["alice"]["ex01_perceptron"] == "passed" and rows["alice"]["points"] == "10"
     assert rows["bob"]["ex01_perceptron"] == "not_started"

@@ -1,0 +1,290 @@
+# %% [markdown]
+# # ex02 · Linear regression: one neuron, gradient descent, Keras's hello world
+# Fit a line t ≈ w·x + b by walking downhill on the quadratic cost, by hand
+# in NumPy first, then with one Keras Dense unit.
+#
+# **Your job:** fill in every `TODO`, then run `workshop check 2`.
+
+# %%
+"""ex02 · Linear regression: one neuron, gradient descent, Keras's hello world."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from workshop import lesson, plotting
+from workshop.repro import rng as make_rng
+
+
+def _as_xt(x, t):
+    x, t = np.asarray(x, dtype=float).ravel(), np.asarray(t, dtype=float).ravel()
+    if x.size == 0:
+        raise ValueError("x and t must not be empty")
+    if x.shape != t.shape:
+        raise ValueError(f"x and t must have the same length, got {x.size} and {t.size}")
+    return x, t
+
+
+def _check_lr(lr):
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"the learning rate must be a positive number, got {lr!r}")
+
+
+# %% [markdown]
+# ## Model and cost
+# y = w·x + b, and the quadratic cost C(w, b) = 1/(2n) Σ (t − y)².
+
+
+# %%
+def predict_line(w, b, x):
+    """The neuron's output w·x + b for every x."""
+    # TODO: return w * x + b (x may be a number or an array).
+    # BEGIN SOLUTION
+    return w * np.asarray(x, dtype=float) + b
+    # END SOLUTION
+
+
+def quadratic_cost(w, b, x, t) -> float:
+    """C(w, b) = 1/(2n) Σ (t − (w·x + b))²."""
+    x, t = _as_xt(x, t)
+    # TODO: the mean of the squared errors, halved (the 1/2 makes the gradient neat).
+    # BEGIN SOLUTION
+    return float(np.mean((t - predict_line(w, b, x)) ** 2) / 2)
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Gradients by hand
+# dC/dw = −1/n Σ (t − y)·x and dC/db = −1/n Σ (t − y).
+
+
+# %%
+def gradients(w, b, x, t) -> tuple[float, float]:
+    """(dC/dw, dC/db) of the quadratic cost, analytically."""
+    x, t = _as_xt(x, t)
+    # TODO: compute the errors t − y, then both partial derivatives.
+    # BEGIN SOLUTION
+    error = t - predict_line(w, b, x)
+    return float(-np.mean(error * x)), float(-np.mean(error))
+    # END SOLUTION
+
+
+@dataclass
+class DescentResult:
+    w: float
+    b: float
+    history: list[float] = field(default_factory=list)  # cost after each epoch's update
+    path: list[tuple[float, float]] = field(default_factory=list)  # (w, b) from the start on
+    diverged: bool = False
+    message: str = ""
+
+
+def gradient_descent(x, t, lr=0.01, epochs=1000, w=0.0, b=0.0) -> DescentResult:
+    """Batch gradient descent on the quadratic cost.
+
+    history[i] is the cost after update i + 1; path starts at (w, b) and gets
+    one point per update. When the cost becomes non-finite or grows past 1e6
+    times the starting cost, descent stops: diverged=True and a message.
+    """
+    x, t = _as_xt(x, t)
+    _check_lr(lr)
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    w, b = float(w), float(b)
+    # TODO: repeat `epochs` times: get the gradients, step w and b against them
+    # (w <- w − lr·dC/dw), record the cost in `history` and (w, b) in `path`.
+    # If the cost is not finite or exceeds 1e6 × the starting cost, stop and
+    # return DescentResult(..., diverged=True, message=...) that says which lr
+    # diverged. Otherwise return DescentResult(w, b, history, path).
+    # BEGIN SOLUTION
+    start = quadratic_cost(w, b, x, t)
+    history, path = [], [(w, b)]
+    for epoch in range(1, epochs + 1):
+        dw, db = gradients(w, b, x, t)
+        w, b = w - lr * dw, b - lr * db
+        cost = quadratic_cost(w, b, x, t)
+        history.append(cost)
+        path.append((w, b))
+        if not np.isfinite(cost) or cost > 1e6 * max(start, 1e-12):
+            message = (
+                f"diverged at epoch {epoch}: cost {cost:.3g} from {start:.3g}; lr={lr} is too large"
+            )
+            return DescentResult(w, b, history, path, True, message)
+    return DescentResult(w, b, history, path)
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## The delta rule (Widrow–Hoff), batch form
+# For a linear unit o = X·W: ΔW_i = lr · Σ_d (t_d − o_d)·x_id.
+
+
+# %%
+def delta_rule_epoch(W, X, t, lr):
+    """One batch update of a linear unit's weights W (one weight per column of X)."""
+    W, X, t = np.asarray(W, float), np.asarray(X, float), np.asarray(t, float).ravel()
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(
+            f"X must be a non-empty 2-D array (examples x inputs), got shape {X.shape}"
+        )
+    if W.shape != (X.shape[1],) or t.shape != (X.shape[0],):
+        raise ValueError(
+            f"expected W of shape ({X.shape[1]},) and t of shape ({X.shape[0]},), got {W.shape} and {t.shape}"
+        )
+    _check_lr(lr)
+    # TODO: outputs o = X·W, then W + lr · Σ_d (t_d − o_d)·x_d (one line with X.T).
+    # BEGIN SOLUTION
+    return W + lr * X.T @ (t - X @ W)
+    # END SOLUTION
+
+
+def minibatch_descent(x, t, lr, epochs, batch_size, seed=0) -> list[float]:
+    """Cost per epoch when updating after every `batch_size` examples (1 = stochastic)."""
+    x, t = _as_xt(x, t)
+    rng = make_rng(seed)
+    w = b = 0.0
+    history = []
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch_size):
+            idx = order[start : start + batch_size]
+            dw, db = gradients(w, b, x[idx], t[idx])
+            w, b = w - lr * dw, b - lr * db
+        history.append(quadratic_cost(w, b, x, t))
+    return history
+
+
+# %% [markdown]
+# ## Keras: the same neuron in three lines
+# One Dense unit on one input, stochastic gradient descent, mean squared error.
+
+
+# %%
+def build_single_neuron_model():
+    """keras.Model: Input(1) -> Dense(1), compiled with SGD and mean squared error."""
+    # TODO: import keras here (so the NumPy parts never load TensorFlow), then
+    # keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)]),
+    # compiled with keras.optimizers.SGD(learning_rate=0.05) and
+    # loss="mean_squared_error".
+    # BEGIN SOLUTION
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(units=1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05), loss="mean_squared_error")
+    return model
+    # END SOLUTION
+
+
+def fit_line(xs, ys, epochs=200):
+    """Train the single neuron on (xs, ys); return the trained model."""
+    xs, ys = _as_xt(xs, ys)
+    # TODO: build the model and fit it on xs reshaped to (n, 1) and ys for
+    # `epochs` epochs (verbose=0). Return the model.
+    # BEGIN SOLUTION
+    model = build_single_neuron_model()
+    model.fit(xs.reshape(-1, 1), ys, epochs=epochs, verbose=0)
+    return model
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Run the lesson
+
+
+# %%
+@dataclass
+class Config:
+    n_points: int = 50
+    epochs: int = 200
+    keras_epochs: int = 200
+    seed: int = 0
+    out_dir: str = "outputs/ex02_linear_regression"
+
+
+QUICK = {"epochs": 60, "keras_epochs": 150}
+
+
+def main(config: Config | None = None) -> dict:
+    """Fit a noisy line by hand and with Keras; plot the fit, the cost surface and the rates."""
+    config = config or Config()
+    out = lesson.output_dir(config.out_dir)
+    rng = make_rng(config.seed)
+    x = rng.uniform(-1, 4, config.n_points)
+    t = 2 * x - 1 + rng.normal(0, 0.5, config.n_points)
+
+    result = gradient_descent(x, t, lr=0.1, epochs=config.epochs)
+    print(
+        f"gradient descent: w = {result.w:.3f}, b = {result.b:.3f}, cost {result.history[-1]:.4f}"
+    )
+
+    fig, axes = plotting.subplots(1, 1, size=(6, 4.5))
+    ax = axes[0, 0]
+    ax.scatter(x, t, s=15, color="gray", label="data")
+    xs = np.linspace(-1, 4, 2)
+    for epoch in sorted({1, 5, 20, config.epochs}):
+        w, b = result.path[min(epoch, len(result.path) - 1)]
+        ax.plot(xs, predict_line(w, b, xs), label=f"after epoch {epoch}")
+    ax.set(xlabel="x", ylabel="t", title="the fitted line as descent goes on")
+    ax.legend()
+    lesson.save_figure(fig, out, "fit_over_epochs")
+
+    lesson.save_figure(
+        plotting.cost_surface(
+            lambda w, b: quadratic_cost(w, b, x, t),
+            (-1, 4),
+            (-3, 2),
+            path=result.path,
+            title="cost C(w, b) and the descent path",
+        ),
+        out,
+        "cost_surface",
+    )
+
+    fig, axes = plotting.subplots(1, 3, size=(13, 3.8))
+    for ax, (label, lr) in zip(
+        axes[0], [("too small", 0.005), ("right", 0.1), ("too large", 0.45)], strict=True
+    ):
+        run = gradient_descent(x, t, lr=lr, epochs=config.epochs)
+        plotting.curves(
+            {f"lr={lr}": run.history},
+            ylabel="cost",
+            logy=True,
+            ax=ax,
+            title=f"{label}: lr={lr}" + (" (diverged)" if run.diverged else ""),
+        )
+        print(f"lr={lr}: " + (run.message if run.diverged else f"final cost {run.history[-1]:.4f}"))
+    lesson.save_figure(fig, out, "learning_rates")
+
+    n = len(x)
+    series = {
+        f"batch ({n})": minibatch_descent(x, t, 0.05, config.epochs // 4, n),
+        "mini-batch (8)": minibatch_descent(x, t, 0.05, config.epochs // 4, 8),
+        "stochastic (1)": minibatch_descent(x, t, 0.05, config.epochs // 4, 1),
+    }
+    lesson.save_figure(
+        plotting.curves(
+            series, ylabel="cost", logy=True, title="updates per epoch: batch vs mini-batch vs SGD"
+        ),
+        out,
+        "batch_vs_stochastic",
+    )
+
+    xs_k = np.arange(-1.0, 5.0)
+    model = fit_line(xs_k, 2 * xs_k - 1, epochs=config.keras_epochs)
+    at_10 = float(model.predict(np.array([[10.0]]), verbose=0)[0, 0])
+    print(f"Keras, trained on y = 2x - 1: prediction at x = 10 is {at_10:.3f} (exact: 19)")
+    metrics = {
+        "w": result.w,
+        "b": result.b,
+        "final_cost": result.history[-1],
+        "keras_prediction_at_10": at_10,
+        "headline": f"GD w={result.w:.2f} b={result.b:.2f}; Keras f(10)={at_10:.2f}",
+    }
+    lesson.write_metrics(out, metrics)
+    return metrics
+
+
+if __name__ == "__main__":
+    main(lesson.parse_config(Config, quick=QUICK, doc=__doc__))
