@@ -219,7 +219,7 @@ def decision_boundary(
     X, y = np.asarray(X, float), np.asarray(y).ravel()
     if X.ndim != 2 or X.shape[1] != 2 or len(X) != len(y) or len(X) == 0:
         raise ValueError(f"expected X of shape (N, 2) and N labels, got {X.shape} and {y.shape}")
-    fig, ax = _target(ax)
+    fig, ax = _target(ax, size=(6, 5))
     (x0, y0), (x1, y1) = X.min(0) - margin, X.max(0) + margin
     if predict is not None:
         gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
@@ -227,7 +227,7 @@ def decision_boundary(
         ax.contourf(gx, gy, z, levels=20, cmap="RdBu", alpha=0.35)
     for cls, marker in zip(np.unique(y), "os^Dv", strict=False):
         pts = X[y == cls]
-        ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=70, edgecolor="k", label=f"class {cls}")
+        ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=70, edgecolor="k", label=f"class {cls:g}")
     xs = np.linspace(x0, x1, 2)
     for line in lines:
         w, b = np.asarray(line[0], float).ravel(), float(line[1] or 0.0)

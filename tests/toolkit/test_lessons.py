@@ -26,7 +26,9 @@ def test_solution_runs_quick_and_offline(module, tmp_path):
     assert metrics.get("headline"), "metrics.json needs a headline for the demo table"
 
 
-@pytest.mark.parametrize("module_id", ["ex01_perceptron", "ex02_linear_regression"])
+@pytest.mark.parametrize(
+    "module_id", ["ex01_perceptron", "ex02_linear_regression", "ex03_xor_network"]
+)
 def test_numpy_checks_run_without_tensorflow(module_id):
     """The from-scratch parts grade in about a second: TensorFlow is never imported for them."""
     result = subprocess.run(
@@ -75,3 +77,45 @@ def test_ex00_rejects_bad_input():
         ex00.time_matmul(8, repeats=0)
     with pytest.raises(ValueError, match="device must be one of"):
         ex00.time_matmul(8, device="TPU:0")
+
+
+def _expect_value_errors(cases):
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_ex02_rejects_bad_input():
+    ex02 = load_lesson("ex02_linear_regression", "solutions")
+    x = np.arange(5.0)
+    _expect_value_errors(
+        [
+            (lambda: ex02.quadratic_cost(1, 0, x, x[:3]), "same length, got 5 and 3"),
+            (lambda: ex02.gradients(1, 0, [], []), "must not be empty"),
+            (lambda: ex02.gradient_descent(x, x, lr=0), "positive number, got 0"),
+            (lambda: ex02.gradient_descent(x, x, lr=-0.1), "positive number"),
+            (lambda: ex02.gradient_descent(x, x, epochs=0), "epochs must be a positive"),
+            (
+                lambda: ex02.delta_rule_epoch(np.zeros(2), np.zeros((4, 3)), np.zeros(4), 0.1),
+                r"W of shape \(3,\)",
+            ),
+            (lambda: ex02.delta_rule_epoch(np.zeros(3), np.zeros(3), np.zeros(4), 0.1), "2-D"),
+        ]
+    )
+
+
+def test_ex03_rejects_bad_input():
+    ex03 = load_lesson("ex03_xor_network", "solutions")
+    net = ex03.TwoLayerNet(2, 3, 1)
+    _expect_value_errors(
+        [
+            (lambda: ex03.TwoLayerNet(0, 2, 1), "n_in must be a positive integer"),
+            (lambda: ex03.TwoLayerNet(2, 2.5, 1), "n_hidden must be a positive integer"),
+            (lambda: net.forward(np.zeros((4, 3))), r"shape \(n, 2\)"),
+            (lambda: net.backward(np.zeros((4, 2)), np.zeros((4, 2))), "1 column"),
+            (lambda: net.train(ex03.XOR_X, ex03.XOR_Y, lr=-1), "lr must be a positive"),
+            (lambda: ex03.mse(np.zeros(3), np.zeros(4)), "same shape"),
+            (lambda: ex03.cross_entropy(np.zeros((2, 3)), np.zeros((3, 2))), "same shape"),
+            (lambda: ex03.softmax(np.array([])), "empty"),
+        ]
+    )
