@@ -119,3 +119,19 @@ def test_ex03_rejects_bad_input():
             (lambda: ex03.softmax(np.array([])), "empty"),
         ]
     )
+
+
+def test_ex04_class_names_and_bad_input():
+    ex04 = load_lesson("ex04_fashion_mnist_callbacks", "solutions")
+    # Zalando's label order (fashion-mnist README).
+    assert ex04.CLASS_NAMES[0] == "T-shirt/top" and ex04.CLASS_NAMES[9] == "Ankle boot"
+    assert len(ex04.CLASS_NAMES) == 10 and ex04.CLASS_NAMES[6] == "Shirt"
+    _expect_value_errors(
+        [
+            (lambda: ex04.StopAtAccuracy("high"), "threshold must be a number"),
+            (
+                lambda: ex04.train(None, ((np.zeros((2, 28, 28)), np.zeros(2)),) * 2, epochs=0),
+                "epochs",
+            ),
+        ]
+    )

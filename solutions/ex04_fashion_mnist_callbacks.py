@@ -1,0 +1,250 @@
+# %% [markdown]
+# # ex04 · Fashion-MNIST: a dense classifier that knows when to stop
+# Ten kinds of clothes, 28×28 grey images. A Flatten → Dense → Dense network
+# gets most of them right in a few epochs; a callback stops training as soon
+# as it is good enough.
+#
+# **Your job:** fill in every `TODO`, then run `workshop check 4`.
+
+# %%
+"""ex04 · Fashion-MNIST: a dense classifier that knows when to stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from workshop import data, gpu, lesson, pipeline, plotting
+from workshop.repro import seed_everything
+
+tf = gpu._tf()
+import keras  # noqa: E402  (after TensorFlow's quiet import)
+
+CLASS_NAMES = list(data.FASHION_CLASSES)  # label 0 is "T-shirt/top", ..., 9 is "Ankle boot"
+
+
+# %% [markdown]
+# ## Data
+# `workshop.data.load_fashion_mnist` downloads and caches the data set (or,
+# offline, uses a stand-in and says so). Pixels are 0-255: scale them to [0, 1].
+
+
+# %%
+def load_data(limit: int | None = None):
+    """`(x_train, y_train), (x_test, y_test)` with images scaled to [0, 1] (float32)."""
+    images = data.load_fashion_mnist(limit=limit)
+    # TODO: return ((x_train, y_train), (x_test, y_test)) from `images`, with
+    # the x arrays divided by 255 as float32 and the labels unchanged.
+    # BEGIN SOLUTION
+    return (
+        (images.x_train.astype("float32") / 255.0, images.y_train),
+        (images.x_test.astype("float32") / 255.0, images.y_test),
+    )
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Model
+
+
+# %%
+def build_model() -> keras.Model:
+    """Flatten → Dense(128, relu) → Dense(10, softmax); Adam, sparse categorical cross-entropy, accuracy."""
+    # TODO: keras.Sequential starting with keras.Input(shape=(28, 28)), then
+    # Flatten, Dense(128, activation="relu"), Dense(10, activation="softmax").
+    # Compile with optimizer="adam", loss="sparse_categorical_crossentropy",
+    # metrics=["accuracy"].
+    # BEGIN SOLUTION
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## A callback that stops at a target accuracy
+# Keras calls `on_epoch_end(epoch, logs)` after every epoch; `logs` holds the
+# metrics by name ('loss', 'accuracy', 'val_accuracy', ...). Setting
+# `self.model.stop_training = True` ends training after this epoch.
+
+
+# %%
+class StopAtAccuracy(keras.callbacks.Callback):
+    """Stop at the end of the first epoch whose `monitor` value reaches `threshold`.
+
+    `epoch` records that epoch (1 = the first epoch), or stays None.
+    """
+
+    def __init__(self, threshold: float, monitor: str = "accuracy"):
+        super().__init__()
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or not np.isfinite(threshold)
+        ):
+            raise ValueError(f"threshold must be a number, got {threshold!r}")
+        self.threshold = float(threshold)
+        self.monitor = monitor
+        self.epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        # TODO: if self.monitor is not in logs, raise ValueError naming the
+        # monitor and listing the keys logs has (sorted). Otherwise, when
+        # logs[self.monitor] >= self.threshold: set self.epoch = epoch + 1,
+        # print a short message, and set self.model.stop_training = True.
+        # BEGIN SOLUTION
+        if self.monitor not in logs:
+            raise ValueError(
+                f"StopAtAccuracy monitors {self.monitor!r}, but the logs only have {sorted(logs)} "
+                "(Keras 3 calls it 'accuracy', not 'acc')"
+            )
+        value = float(logs[self.monitor])
+        if value >= self.threshold:
+            self.epoch = epoch + 1
+            print(
+                f"\n{self.monitor} reached {value:.4f} >= {self.threshold} at epoch {self.epoch}: stopping"
+            )
+            self.model.stop_training = True
+        # END SOLUTION
+
+
+# %% [markdown]
+# ## Train
+
+
+# %%
+def train(model, data, epochs: int = 10, callbacks=(), batch_size: int = 128, verbose=0):
+    """Fit on the training split, validating on the test split; return the History."""
+    (x_train, y_train), (x_test, y_test) = data
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    train_ds = pipeline.to_dataset(x_train, y_train, batch_size, shuffle=True)
+    test_ds = pipeline.to_dataset(x_test, y_test, batch_size)
+    # TODO: model.fit on train_ds for `epochs` epochs, with
+    # validation_data=test_ds, callbacks=list(callbacks) and verbose=verbose;
+    # return what fit returns (a keras.callbacks.History).
+    # BEGIN SOLUTION
+    return model.fit(
+        train_ds, validation_data=test_ds, epochs=epochs, callbacks=list(callbacks), verbose=verbose
+    )
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Look at it: what gets confused with what?
+
+
+# %%
+def most_confused(y_true, y_pred, k: int = 5) -> list[tuple[int, int, int]]:
+    """The k largest off-diagonal cells: (true class, predicted class, count)."""
+    counts = plotting.confusion_counts(y_true, y_pred, 10)
+    np.fill_diagonal(counts, 0)
+    order = np.argsort(counts, axis=None)[::-1][:k]
+    return [
+        (int(i), int(j), int(counts[i, j]))
+        for i, j in zip(*np.unravel_index(order, counts.shape), strict=True)
+    ]
+
+
+@dataclass
+class Config:
+    limit: int = 0  # 0 = the whole data set
+    epochs: int = 15
+    threshold: float = 0.90
+    seed: int = 0
+    out_dir: str = "outputs/ex04_fashion_mnist_callbacks"
+
+
+QUICK = {"limit": 3000, "epochs": 4, "threshold": 0.99}
+
+
+def main(config: Config | None = None) -> dict:
+    config = config or Config()
+    out = lesson.output_dir(config.out_dir)
+    seed_everything(config.seed)
+    print(gpu.setup())
+    info = data.load_fashion_mnist(limit=config.limit or None)
+    names = list(info.class_names)
+    (x_train, y_train), (x_test, y_test) = load_data(limit=config.limit or None)
+    print(
+        f"{info.name}{' (STAND-IN: ' + info.source + ')' if info.standin else ''}: "
+        f"{len(x_train)} training and {len(x_test)} test images"
+    )
+    lesson.save_figure(
+        plotting.image_grid(
+            x_train[:24], y_train[:24], class_names=names, title=info.title("training samples")
+        ),
+        out,
+        "samples",
+    )
+    with gpu.strategy().scope():
+        model = build_model()
+    stopper = StopAtAccuracy(config.threshold)
+    history = train(
+        model, ((x_train, y_train), (x_test, y_test)), config.epochs, [stopper], verbose=2
+    )
+    lesson.save_figure(
+        plotting.history(history, title=info.title("training curves")), out, "history"
+    )
+    probs = model.predict(pipeline.to_dataset(x_test, batch_size=512), verbose=0)
+    y_pred = probs.argmax(axis=1)
+    accuracy = float(np.mean(y_pred == y_test))
+    lesson.save_figure(
+        plotting.confusion_matrix(
+            y_test, y_pred, names, title=info.title(f"test accuracy {accuracy:.3f}")
+        ),
+        out,
+        "confusion_matrix",
+    )
+    pairs = most_confused(y_test, y_pred)
+    for i, j, n in pairs:
+        print(f"  {names[i]:>12} taken for {names[j]:<12} {n} times")
+    i, j, _ = pairs[0]
+    examples = np.flatnonzero((y_test == i) & (y_pred == j))[:8]
+    lesson.save_figure(
+        plotting.image_grid(
+            x_test[examples],
+            y_test[examples],
+            y_pred[examples],
+            names,
+            title=info.title(f"most confused: {names[i]} taken for {names[j]}"),
+        ),
+        out,
+        "most_confused",
+    )
+    lesson.save_figure(
+        plotting.image_grid(
+            x_test[:32],
+            y_test[:32],
+            y_pred[:32],
+            names,
+            title=info.title("test predictions (wrong in red)"),
+        ),
+        out,
+        "predictions",
+    )
+    metrics = {
+        "data": info.source if info.standin else info.name,
+        "standin": info.standin,
+        "test_accuracy": accuracy,
+        "epochs_run": len(history.history["loss"]),
+        "stopped_at_epoch": stopper.epoch,
+        "most_confused": [(names[i], names[j], n) for i, j, n in pairs],
+        "headline": f"test accuracy {accuracy:.3f} after {len(history.history['loss'])} epochs"
+        + (" (stand-in digits)" if info.standin else ""),
+    }
+    lesson.write_metrics(out, metrics)
+    return metrics
+
+
+if __name__ == "__main__":
+    main(lesson.parse_config(Config, quick=QUICK, doc=__doc__))
