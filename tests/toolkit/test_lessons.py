@@ -135,3 +135,19 @@ def test_ex04_class_names_and_bad_input():
             ),
         ]
     )
+
+
+def test_ex05_rejects_bad_input(tmp_path):
+    ex05 = load_lesson("ex05_keras_regression_classification", "solutions")
+    X = np.zeros((10, 3))
+    _expect_value_errors(
+        [
+            (lambda: ex05.standardize(X, np.zeros((4, 2))), "same number of columns"),
+            (lambda: ex05.build_regression_model(0), "n_features must be a positive"),
+            (lambda: ex05.build_regression_model(3, hidden=(5, 0)), "hidden must list positive"),
+            (lambda: ex05.evaluate_regression(X, np.zeros(9)), "same number"),
+            (lambda: ex05.evaluate_regression(X, np.zeros(10), test_size=1.5), "test_size"),
+            (lambda: ex05.to_one_hot(np.array([0, 3]), 3), r"labels in \[0, 3\)"),
+            (lambda: ex05.save_and_reload(None, tmp_path / "model.h5"), ".keras"),
+        ]
+    )

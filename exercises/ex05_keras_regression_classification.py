@@ -1,0 +1,241 @@
+# %% [markdown]
+# # ex05 · The two basic Keras jobs: regression and classification
+# Regression: predict concrete's compressive strength (MPa) from 8 mix
+# ingredients and its age; see what standardising the inputs does.
+# Classification: MNIST digits, flattened to 784 numbers, one-hot labels.
+# Then save a trained model as `.keras` and load it back.
+#
+# **Your job:** fill in every `TODO`, then run `workshop check 5`.
+
+# %%
+"""ex05 · The two basic Keras jobs: regression and classification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workshop import data, gpu, lesson, pipeline, plotting
+from workshop.repro import seed_everything
+
+tf = gpu._tf()
+import keras  # noqa: E402
+
+# %% [markdown]
+# ## Regression data: concrete strength
+
+
+# %%
+def load_concrete():
+    """(X, y): 8 features per mix (cement, slag, ..., age) and the strength in MPa."""
+    table = data.load_concrete()
+    # TODO: return the features and the target of `table` as float arrays.
+    raise NotImplementedError("TODO: load_concrete()")
+
+
+def standardize(X_train, X_test):
+    """Both splits scaled with the TRAINING mean and standard deviation (never the test set's)."""
+    X_train, X_test = np.asarray(X_train, float), np.asarray(X_test, float)
+    if (
+        X_train.ndim != 2
+        or X_test.ndim != 2
+        or X_train.shape[1] != X_test.shape[1]
+        or len(X_train) < 2
+    ):
+        raise ValueError(
+            f"expected 2-D arrays with the same number of columns (and 2+ training rows), got {X_train.shape} and {X_test.shape}"
+        )
+    # TODO: mean and std of X_train per column (axis=0); a column with std 0
+    # would divide by zero: use 1 for it. Return
+    # ((X_train - mean) / std, (X_test - mean) / std).
+    raise NotImplementedError("TODO: standardize()")
+
+
+# %% [markdown]
+# ## Regression model
+
+
+# %%
+def build_regression_model(n_features: int, hidden=(50, 50)) -> keras.Model:
+    """Dense ReLU layers of the given sizes, a linear output unit; Adam and mean squared error."""
+    if (
+        isinstance(n_features, bool)
+        or not isinstance(n_features, (int, np.integer))
+        or n_features < 1
+    ):
+        raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
+    if not hidden or any(int(h) < 1 for h in hidden):
+        raise ValueError(f"hidden must list positive layer sizes, got {hidden!r}")
+    # TODO: keras.Sequential: keras.Input(shape=(n_features,)), one
+    # Dense(h, activation="relu") per entry of `hidden`, then Dense(1) (linear).
+    # Compile with keras.optimizers.Adam(learning_rate=0.01) and
+    # loss="mean_squared_error".
+    raise NotImplementedError("TODO: build_regression_model()")
+
+
+def evaluate_regression(
+    X, y, repeats=50, epochs=50, test_size=0.3, normalize=True, hidden=(50, 50), seed=0
+):
+    """Held-out MSE over `repeats` random splits: {'mean', 'std', 'mses'}."""
+    from sklearn.model_selection import train_test_split
+
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    if len(X) != len(y) or len(X) < 4:
+        raise ValueError(f"X and y need the same number (4+) of rows, got {len(X)} and {len(y)}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be between 0 and 1, got {test_size!r}")
+    mses = []
+    for i in range(repeats):
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=test_size, random_state=seed + i
+        )
+        # TODO: standardize the split when `normalize` is True, build a fresh
+        # model with build_regression_model(X.shape[1], hidden), fit it for
+        # `epochs` epochs (verbose=0), and append its MSE on the test split
+        # (np.mean((prediction - y_test) ** 2)) to `mses`.
+        raise NotImplementedError("TODO: evaluate_regression()")
+    return {"mean": float(np.mean(mses)), "std": float(np.std(mses)), "mses": mses}
+
+
+# %% [markdown]
+# ## Classification: MNIST digits, flattened, one-hot labels
+
+
+# %%
+def to_one_hot(y, n_classes: int):
+    """Row i is all zeros except a 1 in column y[i]."""
+    y = np.asarray(y)
+    if (
+        y.ndim != 1
+        or not np.issubdtype(y.dtype, np.integer)
+        or (y.size and (y.min() < 0 or y.max() >= n_classes))
+    ):
+        raise ValueError(
+            f"expected 1-D integer labels in [0, {n_classes}), got {y.dtype} shape {y.shape}"
+        )
+    # TODO: a (len(y), n_classes) float32 array of zeros with a 1 at [i, y[i]].
+    raise NotImplementedError("TODO: to_one_hot()")
+
+
+def build_classification_model(n_inputs: int = 784, n_classes: int = 10) -> keras.Model:
+    """Dense(128, relu) → Dense(64, relu) → Dense(n_classes, softmax); Adam, categorical cross-entropy."""
+    # TODO: keras.Input(shape=(n_inputs,)), the three Dense layers, then
+    # compile with optimizer="adam", loss="categorical_crossentropy" (one-hot
+    # labels) and metrics=["accuracy"].
+    raise NotImplementedError("TODO: build_classification_model()")
+
+
+def save_and_reload(model: keras.Model, path) -> keras.Model:
+    """Save as a `.keras` file and load it back (Keras 3's format)."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"Keras 3 saves whole models as .keras files, got {path.name!r}")
+    # TODO: model.save(path), then return keras.models.load_model(path).
+    raise NotImplementedError("TODO: save_and_reload()")
+
+
+def flatten_images(x):
+    """(n, 28, 28) uint8 images -> (n, 784) floats in [0, 1]."""
+    x = np.asarray(x)
+    return x.reshape(len(x), -1).astype("float32") / 255.0
+
+
+# %% [markdown]
+# ## Run the lesson
+
+
+# %%
+@dataclass
+class Config:
+    repeats: int = 50
+    epochs: int = 50
+    mnist_limit: int = 0
+    mnist_epochs: int = 10
+    seed: int = 0
+    out_dir: str = "outputs/ex05_keras_regression_classification"
+
+
+QUICK = {"repeats": 2, "epochs": 15, "mnist_limit": 3000, "mnist_epochs": 3}
+
+
+def main(config: Config | None = None) -> dict:
+    config = config or Config()
+    out = lesson.output_dir(config.out_dir)
+    seed_everything(config.seed)
+    table = data.load_concrete()
+    X, y = load_concrete()
+    print(
+        f"{table.name}{' (STAND-IN: ' + table.source + ')' if table.standin else ''}: {X.shape[0]} rows, {X.shape[1]} features"
+    )
+    raw = evaluate_regression(
+        X, y, config.repeats, config.epochs, normalize=False, seed=config.seed
+    )
+    norm = evaluate_regression(
+        X, y, config.repeats, config.epochs, normalize=True, seed=config.seed
+    )
+    for label, r in (("raw inputs", raw), ("standardised", norm)):
+        print(
+            f"regression, {label:>12}: test MSE {r['mean']:.1f} ± {r['std']:.1f} over {config.repeats} splits"
+        )
+    fig = plotting.bars(
+        {"raw inputs": raw["mean"], "standardised": norm["mean"]},
+        ylabel="test MSE",
+        title=table.title(f"mean test MSE over {config.repeats} splits"),
+    )
+    lesson.save_figure(fig, out, "regression_normalisation")
+
+    images = data.load_mnist(limit=config.mnist_limit or None)
+    x_train, x_test = flatten_images(images.x_train), flatten_images(images.x_test)
+    y_train, y_test = (
+        to_one_hot(images.y_train.astype(int), 10),
+        to_one_hot(images.y_test.astype(int), 10),
+    )
+    with gpu.strategy().scope():
+        model = build_classification_model()
+    history = model.fit(
+        pipeline.to_dataset(x_train, y_train, 128, shuffle=True, seed=config.seed),
+        validation_data=pipeline.to_dataset(x_test, y_test, 512),
+        epochs=config.mnist_epochs,
+        verbose=2,
+    )
+    lesson.save_figure(
+        plotting.history(history, title=images.title("MNIST dense classifier")),
+        out,
+        "classification_history",
+    )
+    probs = model.predict(x_test, verbose=0)
+    accuracy = float(np.mean(probs.argmax(1) == images.y_test))
+    reloaded = save_and_reload(model, out / "mnist_dense.keras")
+    same = bool(np.array_equal(reloaded.predict(x_test, verbose=0), probs))
+    print(
+        f"classification: test accuracy {accuracy:.4f}; reloaded .keras model predicts the same: {same}"
+    )
+    lesson.save_figure(
+        plotting.confusion_matrix(
+            images.y_test,
+            probs.argmax(1),
+            images.class_names,
+            title=images.title(f"accuracy {accuracy:.3f}"),
+        ),
+        out,
+        "confusion_matrix",
+    )
+    metrics = {
+        "regression_standin": table.standin,
+        "mse_raw": raw,
+        "mse_standardised": norm,
+        "classification_accuracy": accuracy,
+        "classification_standin": images.standin,
+        "reload_identical": same,
+        "headline": f"MSE raw {raw['mean']:.0f} vs standardised {norm['mean']:.0f}; digits accuracy {accuracy:.3f}",
+    }
+    lesson.write_metrics(out, metrics)
+    return metrics
+
+
+if __name__ == "__main__":
+    main(lesson.parse_config(Config, quick=QUICK, doc=__doc__))

@@ -1,0 +1,147 @@
+"""Grading checks for ex05: standardisation without leakage, regression and classification models.
+
+References: NumPy statistics of the training split, the offline stand-in
+data as the helper layer returns it, parameter counts computed from the
+layer sizes, np.eye for one-hot, and a save/load round trip.
+"""
+
+import numpy as np
+import pytest
+
+from workshop import data
+
+RNG = np.random.default_rng(5)
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("WORKSHOP_OFFLINE", "1")
+
+
+def test_load_concrete_returns_the_table(lesson, offline):
+    X, y = lesson.load_concrete()
+    table = data.load_concrete()
+    assert X.shape == table.X.shape and y.shape == table.y.shape, f"got X {X.shape}, y {y.shape}"
+    np.testing.assert_allclose(X, table.X)
+    np.testing.assert_allclose(y, table.y)
+
+
+def test_standardize_uses_training_statistics(lesson):
+    X_train = RNG.normal(5, 3, (40, 4))
+    X_test = RNG.normal(-2, 10, (15, 4))
+    tr, te = lesson.standardize(X_train, X_test)
+    np.testing.assert_allclose(
+        tr.mean(0), 0, atol=1e-12, err_msg="training columns should have mean 0"
+    )
+    np.testing.assert_allclose(
+        tr.std(0), 1, atol=1e-12, err_msg="training columns should have std 1"
+    )
+    mean, std = X_train.mean(0), X_train.std(0)
+    np.testing.assert_allclose(
+        te, (X_test - mean) / std, err_msg="scale the test split with the TRAINING mean and std"
+    )
+
+
+def test_standardize_does_not_leak_the_test_split(lesson):
+    X_train, X_test = RNG.normal(size=(30, 3)), RNG.normal(size=(10, 3))
+    tr1, te1 = lesson.standardize(X_train, X_test)
+    tr2, te2 = lesson.standardize(X_train, X_test * 100 + 1000)
+    np.testing.assert_allclose(
+        tr1, tr2, err_msg="the training split's scaling must not depend on the test split"
+    )
+    np.testing.assert_allclose(
+        te2,
+        (X_test * 100 + 1000 - X_train.mean(0)) / X_train.std(0),
+        err_msg="the test split is scaled with the training statistics, not its own",
+    )
+
+
+def test_standardize_constant_column(lesson):
+    X_train = np.c_[np.ones(10), np.arange(10.0)]
+    tr, te = lesson.standardize(X_train, np.array([[1.0, 3.0]]))
+    assert np.all(np.isfinite(tr)) and np.all(np.isfinite(te)), (
+        "a constant column must not divide by zero"
+    )
+
+
+def test_regression_model(lesson):
+    model = lesson.build_regression_model(8)
+    import keras
+
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert [d.units for d in dense] == [50, 50, 1], (
+        f"Dense sizes should be 50, 50, 1; got {[d.units for d in dense]}"
+    )
+    assert [d.activation.__name__ for d in dense] == ["relu", "relu", "linear"], (
+        "ReLU hidden layers, linear output"
+    )
+    expected = (8 * 50 + 50) + (50 * 50 + 50) + (50 + 1)
+    assert model.count_params() == expected, (
+        f"{expected} parameters expected, got {model.count_params()}"
+    )
+    assert tuple(model.input_shape) == (None, 8)
+    assert "mean_squared_error" in str(model.loss) or "mse" in str(model.loss), (
+        f"loss: {model.loss}"
+    )
+    small = lesson.build_regression_model(3, hidden=(7,))
+    assert small.count_params() == (3 * 7 + 7) + (7 + 1), (
+        "hidden=(7,) means one hidden layer of 7 units"
+    )
+
+
+def test_evaluate_regression_learns(lesson):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    X = RNG.normal(size=(160, 4))
+    y = X @ np.array([3.0, -2.0, 1.0, 0.5]) + 10 + RNG.normal(0, 0.5, 160)
+    result = lesson.evaluate_regression(X, y, repeats=2, epochs=40, hidden=(16,), seed=0)
+    assert set(result) >= {"mean", "std", "mses"} and len(result["mses"]) == 2, f"got {result}"
+    assert result["mean"] == pytest.approx(np.mean(result["mses"])) and result[
+        "std"
+    ] == pytest.approx(np.std(result["mses"]))
+    # Predicting the mean gives MSE = var(y) ~ 115; a trained net gets ~1. 20 is a wide margin.
+    assert result["mean"] < 20, (
+        f"held-out MSE {result['mean']:.1f}: the model should learn this linear target"
+    )
+
+
+def test_to_one_hot(lesson):
+    y = RNG.integers(0, 7, 25)
+    np.testing.assert_array_equal(
+        lesson.to_one_hot(y, 7), np.eye(7)[y], err_msg="row i has a single 1 in column y[i]"
+    )
+
+
+def test_classification_model_and_training(lesson, offline):
+    model = lesson.build_classification_model()
+    import keras
+
+    assert tuple(model.input_shape) == (None, 784) and tuple(model.output_shape) == (None, 10)
+    assert model.layers[-1].activation.__name__ == "softmax", "the output layer needs softmax"
+    assert "categorical_crossentropy" in str(model.loss) and "sparse" not in str(model.loss), (
+        f"one-hot labels go with categorical_crossentropy, got {model.loss}"
+    )
+    keras.utils.set_random_seed(0)
+    images = data.load_mnist(limit=600)
+    x = images.x_train.reshape(len(images.x_train), -1).astype("float32") / 255
+    model = lesson.build_classification_model()
+    model.fit(x, np.eye(10)[images.y_train], epochs=5, batch_size=32, verbose=0)
+    accuracy = np.mean(model.predict(x, verbose=0).argmax(1) == images.y_train)
+    # Seeded: ~0.97 on these 600 stand-in digits after 5 epochs; 0.8 is a wide margin.
+    assert accuracy > 0.8, (
+        f"training accuracy {accuracy:.3f} after 5 epochs: is the model compiled right?"
+    )
+
+
+def test_save_and_reload_predicts_the_same(lesson, tmp_path):
+    model = lesson.build_classification_model(20, 3)
+    x = RNG.random((5, 20), dtype=np.float32)
+    before = model.predict(x, verbose=0)
+    again = lesson.save_and_reload(model, tmp_path / "model.keras")
+    assert (tmp_path / "model.keras").exists(), "save the model to the given .keras path"
+    assert again is not model, "return the model loaded back from the file"
+    np.testing.assert_array_equal(
+        again.predict(x, verbose=0), before, err_msg="the reloaded model must predict the same"
+    )
