@@ -151,3 +151,8 @@ def test_ex05_rejects_bad_input(tmp_path):
             (lambda: ex05.save_and_reload(None, tmp_path / "model.h5"), ".keras"),
         ]
     )
+
+
+def test_ex06_rejects_bad_input():
+    ex06 = load_lesson("ex06_lenet", "solutions")
+    _expect_value_errors([(lambda: ex06.pad_to_32(np.zeros((2, 32, 32))), r"\(n, 28, 28\)")])
