@@ -156,3 +156,31 @@ def test_ex05_rejects_bad_input(tmp_path):
 def test_ex06_rejects_bad_input():
     ex06 = load_lesson("ex06_lenet", "solutions")
     _expect_value_errors([(lambda: ex06.pad_to_32(np.zeros((2, 32, 32))), r"\(n, 28, 28\)")])
+
+
+def test_ex07_rejects_bad_input():
+    ex07 = load_lesson("ex07_convolution_visualisation", "solutions")
+    image = np.zeros((4, 4))
+    _expect_value_errors(
+        [
+            (
+                lambda: ex07.convolve2d(image, np.ones((7, 7)), padding=1),
+                "larger than the padded image",
+            ),
+            (
+                lambda: ex07.convolve2d(image, np.ones((3, 3)), stride=0),
+                "stride must be an integer >= 1",
+            ),
+            (
+                lambda: ex07.convolve2d(image, np.ones((3, 3)), padding=-1),
+                "padding must be an integer >= 0",
+            ),
+            (lambda: ex07.convolve2d(np.zeros((2, 2, 2, 2)), np.ones((3, 3))), "2-D image"),
+            (lambda: ex07.apply_filter(image, "emboss"), "unknown kernel 'emboss'"),
+            (lambda: ex07.apply_filter(image, np.ones((2, 2))), "odd size"),
+            (lambda: ex07.max_pool2d(image, size=5), "larger than the input"),
+        ]
+    )
+    names = set(ex07.KERNELS)
+    assert {"identity", "edge", "sharpen", "blur", "sobel_x", "sobel_y"} <= names
+    assert ex07.KERNELS["blur"].sum() == pytest.approx(1.0)

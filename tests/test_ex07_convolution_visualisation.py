@@ -1,0 +1,179 @@
+"""Grading checks for ex07: convolution, pooling, filters, feature maps.
+
+References: scipy.signal.correlate2d (the CNN operation has no kernel flip),
+a NumPy reshape for pooling, and (checks marked `keras`) Keras's Conv2D and
+pooling layers with the same weights, and a functional sub-model for the
+feature maps.
+"""
+
+import numpy as np
+import pytest
+from scipy.signal import correlate2d
+
+RNG = np.random.default_rng(7)
+
+
+@pytest.mark.parametrize("shape, k", [((9, 9), 3), ((12, 7), 5), ((6, 10), 2), ((5, 5), 5)])
+def test_convolve_matches_scipy(lesson, shape, k):
+    image, kernel = RNG.normal(size=shape), RNG.normal(size=(k, k))
+    got = np.asarray(lesson.convolve2d(image, kernel))
+    want = correlate2d(image, kernel, mode="valid")
+    assert got.shape == want.shape, (
+        f"output size should be (H - k + 1, W - k + 1) = {want.shape}, got {got.shape}"
+    )
+    np.testing.assert_allclose(
+        got,
+        want,
+        atol=1e-10,
+        err_msg="convolve2d must slide the kernel WITHOUT flipping it (what CNNs do): compare scipy.signal.correlate2d",
+    )
+
+
+@pytest.mark.parametrize("stride, padding", [(2, 0), (1, 1), (2, 1), (3, 2)])
+def test_convolve_stride_and_padding(lesson, stride, padding):
+    image, kernel = RNG.normal(size=(11, 13)), RNG.normal(size=(3, 3))
+    want = correlate2d(np.pad(image, padding), kernel, mode="valid")[::stride, ::stride]
+    got = np.asarray(lesson.convolve2d(image, kernel, stride=stride, padding=padding))
+    assert got.shape == want.shape, (
+        f"stride={stride}, padding={padding}: size should be ((H + 2p - k) // s + 1, ...) = {want.shape}, got {got.shape}"
+    )
+    np.testing.assert_allclose(got, want, atol=1e-10)
+
+
+def _ref_pool(x, size, stride, reduce):
+    h = (x.shape[0] - size) // stride + 1
+    w = (x.shape[1] - size) // stride + 1
+    return np.array(
+        [
+            [
+                reduce(
+                    x[i * stride : i * stride + size, j * stride : j * stride + size], axis=(0, 1)
+                )
+                for j in range(w)
+            ]
+            for i in range(h)
+        ]
+    )
+
+
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 3), (3, 2), (2, 1)])
+def test_pooling(lesson, size, stride):
+    x = RNG.normal(size=(10, 9))
+    np.testing.assert_allclose(
+        lesson.max_pool2d(x, size, stride), _ref_pool(x, size, stride, np.max), err_msg="max_pool2d"
+    )
+    np.testing.assert_allclose(
+        lesson.average_pool2d(x, size, stride),
+        _ref_pool(x, size, stride, np.mean),
+        err_msg="average_pool2d",
+    )
+    x3 = RNG.normal(size=(8, 8, 3))
+    got = np.asarray(lesson.max_pool2d(x3, size, stride))
+    assert got.shape[-1] == 3, f"with channels (H, W, C) pool each channel: got shape {got.shape}"
+    np.testing.assert_allclose(got, _ref_pool(x3, size, stride, np.max))
+
+
+def test_apply_filter(lesson):
+    image = RNG.uniform(0, 1, (20, 16))
+    edge = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float)
+    want = np.clip(correlate2d(image, edge, mode="same"), 0, 1)
+    got = np.asarray(lesson.apply_filter(image, "edge"))
+    assert got.shape == image.shape, (
+        f"apply_filter keeps the image size (padding k // 2), got {got.shape}"
+    )
+    np.testing.assert_allclose(
+        got, np.clip(want, image.min(), image.max()), atol=1e-10, err_msg="'edge' filter, clipped"
+    )
+    blur = np.asarray(lesson.apply_filter(image, "blur"))
+    np.testing.assert_allclose(
+        blur[1:-1, 1:-1], correlate2d(image, np.full((3, 3), 1 / 9), mode="valid"), atol=1e-10
+    )
+    relu = np.asarray(lesson.apply_filter(image - 0.5, "sobel_x", relu=True))
+    assert relu.min() >= 0, "relu=True sets negative responses to 0"
+    custom = np.asarray(lesson.apply_filter(image, np.ones((5, 5))))
+    assert custom.shape == image.shape and custom.max() <= image.max() + 1e-12
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("stride", [1, 2])
+def test_convolve_matches_keras_conv2d(lesson, stride):
+    image, kernel = RNG.normal(size=(12, 12)), RNG.normal(size=(3, 3))
+    got = np.asarray(lesson.convolve2d(image, kernel, stride=stride))
+    import keras
+
+    conv = keras.layers.Conv2D(1, 3, strides=stride, padding="valid", use_bias=False)
+    conv.build((None, 12, 12, 1))
+    conv.set_weights([kernel[:, :, None, None]])
+    want = keras.ops.convert_to_numpy(conv(image[None, :, :, None]))[0, :, :, 0]
+    np.testing.assert_allclose(
+        got, want, atol=1e-5, err_msg=f"Keras Conv2D with the same kernel, stride {stride}"
+    )
+
+
+@pytest.mark.keras
+def test_pooling_matches_keras(lesson):
+    x = RNG.normal(size=(9, 9, 2)).astype("float32")
+    got_max, got_avg = (
+        np.asarray(lesson.max_pool2d(x, 3, 2)),
+        np.asarray(lesson.average_pool2d(x, 3, 2)),
+    )
+    import keras
+
+    np.testing.assert_allclose(
+        got_max, keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(3, 2)(x[None]))[0], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        got_avg,
+        keras.ops.convert_to_numpy(keras.layers.AveragePooling2D(3, 2)(x[None]))[0],
+        atol=1e-6,
+    )
+
+
+def _layers():
+    import keras
+
+    return [
+        keras.layers.Conv2D(4, 3, activation="relu", name="c1"),
+        keras.layers.MaxPooling2D(2, name="p1"),
+        keras.layers.Conv2D(3, 3, name="c2"),
+        keras.layers.Flatten(name="f"),
+        keras.layers.Dense(2, name="d"),
+    ]
+
+
+@pytest.mark.keras
+def test_feature_maps_of_an_unbuilt_sequential_model(lesson):
+    image = RNG.uniform(size=(12, 12)).astype("float32")
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(_layers())  # no Input: no .input until built or called
+    maps = lesson.feature_maps(model, image)
+    assert list(maps) == ["c1", "p1", "c2"], f"conv and pooling layers in order, got {list(maps)}"
+    x = image[None, :, :, None]
+    for layer in model.layers[:3]:
+        x = layer(x)
+        np.testing.assert_allclose(
+            maps[layer.name], keras.ops.convert_to_numpy(x)[0], atol=1e-5, err_msg=layer.name
+        )
+    assert (
+        maps["c1"].shape == (10, 10, 4)
+        and maps["p1"].shape == (5, 5, 4)
+        and maps["c2"].shape == (3, 3, 3)
+    )
+
+
+@pytest.mark.keras
+def test_feature_maps_of_a_functional_model(lesson):
+    image = RNG.uniform(size=(12, 12, 1)).astype("float32")
+    import keras
+
+    inputs = keras.Input(shape=(12, 12, 1))
+    x = inputs
+    for layer in _layers():
+        x = layer(x)
+    model = keras.Model(inputs, x)
+    maps = lesson.feature_maps(model, image, layers=["c2"])
+    want = keras.Model(inputs, model.get_layer("c2").output).predict(image[None], verbose=0)[0]
+    assert list(maps) == ["c2"], f"layers=['c2'] asks for that layer only, got {list(maps)}"
+    np.testing.assert_allclose(maps["c2"], want, atol=1e-5)
