@@ -6,7 +6,13 @@ the functions that use it.
 """
 
 import os
+import warnings
 from pathlib import Path
+
+# Keras 3's fit() warns that its default shuffle=True is ignored for a
+# tf.data.Dataset; the lessons' pipelines shuffle already, so the warning
+# would only confuse attendees.
+warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed")
 
 __version__ = "0.1.0"
 

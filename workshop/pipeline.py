@@ -7,15 +7,9 @@ overhead per batch dominates; a `tf.data` pipeline with larger batches and
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from workshop.gpu import _tf
-
-# fit() warns that its default shuffle=True is ignored for a Dataset; ours is
-# shuffled by the pipeline already, so the warning would only confuse.
-warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed")
 
 DEFAULT_BATCH = 128
 

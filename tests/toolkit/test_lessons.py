@@ -184,3 +184,35 @@ def test_ex07_rejects_bad_input():
     names = set(ex07.KERNELS)
     assert {"identity", "edge", "sharpen", "blur", "sobel_x", "sobel_y"} <= names
     assert ex07.KERNELS["blur"].sum() == pytest.approx(1.0)
+
+
+def test_ex08_rejects_bad_input():
+    ex08 = load_lesson("ex08_rnn_text_generation", "solutions")
+    rng = np.random.default_rng(0)
+    _expect_value_errors(
+        [
+            (lambda: ex08.build_vocabulary([]), "no tokens"),
+            (lambda: ex08.make_windows(np.arange(5), 5), "more than 5 tokens"),
+            (lambda: ex08.make_windows(np.arange(5), 0), "window must be a positive"),
+            (lambda: ex08.build_text_model(10, cell="rnn"), "'lstm' or 'gru'"),
+            (lambda: ex08.build_text_model(0), "vocab_size must be a positive"),
+            (lambda: ex08.sample_next([0.5, 0.5], -1.0, rng), "temperature must be >= 0"),
+            (lambda: ex08.sample_next([], 1.0, rng), "probabilities"),
+            (lambda: ex08.encode(["a"], {"a": 0}), "<unk>"),
+            (lambda: ex08.clean_text(b"bytes"), "expected a str"),
+            (lambda: ex08.generate(None, "", 3, 1.0, {"<unk>": 0}, 3), "at least one token"),
+        ]
+    )
+
+
+def test_ex08_cleans_the_real_book():
+    book = ROOT.parent / "shared" / "data" / "quijote.txt"
+    if not book.exists():
+        pytest.skip("../shared/data/quijote.txt is not beside the project here")
+    ex08 = load_lesson("ex08_rnn_text_generation", "solutions")
+    raw = book.read_bytes().decode("utf-8")
+    assert raw.startswith("\ufeff") and "\r\n" in raw, "the shared copy has a BOM and CRLF"
+    text = ex08.clean_text(raw)
+    assert "\ufeff" not in text and "\r" not in text and "En un lugar de la Mancha" in text
+    words = ex08.tokenize_words(text[:5000])
+    assert all("," not in w or w == "," for w in words)
