@@ -369,6 +369,15 @@ def cmd_demo(args) -> int:
     return 0 if all(r.status == "ok" for r in rows) else 1
 
 
+def cmd_notebooks(args) -> int:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import build_notebooks
+
+    paths = build_notebooks.build(Path(args.out_dir), args.lessons or None)
+    console.print(f"wrote {len(paths)} notebooks under {args.out_dir}/ (exercises/ and solutions/)")
+    return 0 if paths else 1
+
+
 def cmd_report(args) -> int:
     state = progress.load()
     modules = load_catalog()
@@ -491,6 +500,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--full", action="store_true", help="full settings instead of quick")
     s.add_argument("--online", action="store_true", help="allow downloads")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("notebooks", help="build Jupyter notebooks from the lessons (jupytext)")
+    s.add_argument("lessons", nargs="*", help="e.g. ex01 (default: all)")
+    s.add_argument("--out-dir", default=str(ROOT / "notebooks"))
+    s.set_defaults(func=cmd_notebooks)
 
     s = sub.add_parser("report", help="instructors: JSON of the last check of every module")
     s.add_argument("-o", "--output")

@@ -39,7 +39,10 @@ def parse_config(cls, argv: list[str] | None = None, quick: dict | None = None, 
                 f"--{f.name.replace('_', '-')}", type=kind, help=f"default {default}"
             )
         names.append(f.name)
+    if argv is None and in_notebook():
+        argv = []  # a kernel's own command line is not ours
     args = parser.parse_args(argv)
+    args.quick = args.quick or os.environ.get("WORKSHOP_QUICK", "") in ("1", "true", "yes")
     values = dict(quick or {}) if args.quick else {}
     values.update({k: getattr(args, k) for k in names if getattr(args, k) is not None})
     field_names = {f.name for f in dataclasses.fields(cls)}

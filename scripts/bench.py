@@ -1,0 +1,335 @@
+"""Benchmarks: grading latency, training speed and quality on real data, text perplexity, GPU throughput.
+
+    python scripts/bench.py                 # everything (about 15-20 minutes on 2 CPU cores)
+    python scripts/bench.py --only mnist    # one section: grading, mnist, text, gpu
+    python scripts/bench.py --quick         # smaller budgets, to check the script itself
+
+Every timing is reported next to a baseline measured in the same run (the
+machine is noisy: compare ratios, not seconds). Real data comes from
+../shared/data beside the project (the MNIST test set, Don Quijote); a
+section whose data is missing says so and is skipped. Results are printed
+and written as JSON (--out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from workshop.catalog import load_catalog  # noqa: E402
+from workshop.grading.loader import load_lesson  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def _line(text=""):
+    print(text, flush=True)
+
+
+# --------------------------------------------------------------------------- grading
+
+
+def bench_grading(quick: bool) -> dict:
+    """Seconds from `workshop check N` to its verdict, per module, against a bare pytest start."""
+    from workshop.grading.runner import run_checks
+
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pytest", "--version"], capture_output=True, cwd=ROOT)
+    baseline = time.perf_counter() - start
+    rows = {}
+    for module in load_catalog():
+        if quick and module.tf:
+            continue
+        result = run_checks(module, "solutions")
+        rows[module.id] = {
+            "seconds": round(result.duration, 2),
+            "ratio_to_bare_pytest": round(result.duration / baseline, 1),
+            "status": result.status,
+        }
+        _line(
+            f"  {module.id:<40} {result.duration:6.2f} s  ({result.duration / baseline:5.1f}x a bare pytest start)  {result.status}"
+        )
+    return {"bare_pytest_seconds": round(baseline, 2), "modules": rows}
+
+
+# --------------------------------------------------------------------------- MNIST
+
+
+def _real_mnist():
+    from workshop.data import read_idx
+
+    folder = SHARED / "mnist-test"
+    images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz").astype("int64")
+    return (images[:8000], labels[:8000]), (images[8000:], labels[8000:])
+
+
+class _Clock:
+    """Keras callback: wall time and validation accuracy after every epoch."""
+
+    def __new__(cls, goal):
+        import keras
+
+        class Clock(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.start, self.times, self.accuracy = time.perf_counter(), [], []
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.times.append(time.perf_counter() - self.start)
+                self.accuracy.append(float(logs["val_accuracy"]))
+
+            def time_to(self):
+                hit = [t for t, a in zip(self.times, self.accuracy, strict=True) if a >= goal]
+                return round(hit[0], 1) if hit else None
+
+        return Clock()
+
+
+def _train_both_ways(name, build, x_train, y_train, x_test, y_test, epochs, goal):
+    import keras
+
+    from workshop import pipeline
+
+    results = {}
+    for way in ("textbook", "workshop"):
+        keras.utils.set_random_seed(0)
+        model = build()
+        clock = _Clock(goal)
+        if way == "textbook":  # NumPy arrays straight into fit, default batch size (32)
+            model.fit(
+                x_train,
+                y_train,
+                epochs=epochs,
+                validation_data=(x_test, y_test),
+                callbacks=[clock],
+                verbose=0,
+            )
+        else:  # the lessons' way: tf.data, cached, shuffled, batches of 128, prefetch
+            model.fit(
+                pipeline.to_dataset(x_train, y_train, 128, shuffle=True),
+                validation_data=pipeline.to_dataset(x_test, y_test, 512),
+                epochs=epochs,
+                callbacks=[clock],
+                verbose=0,
+            )
+        results[way] = {
+            "final_accuracy": round(clock.accuracy[-1], 4),
+            "best_accuracy": round(max(clock.accuracy), 4),
+            "train_seconds": round(clock.times[-1], 1),
+            "seconds_per_epoch": round(clock.times[-1] / epochs, 2),
+            f"seconds_to_{goal}": clock.time_to(),
+        }
+        r = results[way]
+        _line(
+            f"  {name:<22} {way:<9} accuracy {r['final_accuracy']:.4f} (best {r['best_accuracy']:.4f}, goal {goal}) "
+            f"in {r['train_seconds']:6.1f} s; reached goal after {r[f'seconds_to_{goal}']} s"
+        )
+    t, w = results["textbook"]["train_seconds"], results["workshop"]["train_seconds"]
+    results["speedup_per_epoch"] = round(t / w, 2)
+    _line(
+        f"  {name:<22} the workshop way trains {t / w:.2f}x as fast per epoch as the textbook way"
+    )
+    return results
+
+
+def bench_mnist(quick: bool) -> dict:
+    if not (SHARED / "mnist-test").exists():
+        _line("  skipped: ../shared/data/mnist-test is not here")
+        return {"skipped": "no ../shared/data/mnist-test"}
+    (x_train, y_train), (x_test, y_test) = _real_mnist()
+    if quick:
+        x_train, y_train = x_train[:1000], y_train[:1000]
+    out = {
+        "train": len(x_train),
+        "test": len(x_test),
+        "source": "MNIST t10k: first 8,000 train, last 2,000 test",
+    }
+    ex06 = load_lesson("ex06_lenet", "solutions")
+    lx_train, lx_test = (ex06.pad_to_32(x).astype("float32") / 255 for x in (x_train, x_test))
+    out["lenet5"] = _train_both_ways(
+        "LeNet-5 (ex06)",
+        ex06.build_lenet5,
+        lx_train,
+        y_train,
+        lx_test,
+        y_test,
+        3 if quick else 20,
+        0.98,
+    )
+    ex05 = load_lesson("ex05_keras_regression_classification", "solutions")
+    dx_train, dx_test = ex05.flatten_images(x_train), ex05.flatten_images(x_test)
+    dy_train, dy_test = ex05.to_one_hot(y_train, 10), ex05.to_one_hot(y_test, 10)
+    out["dense_ex05"] = _train_both_ways(
+        "dense classifier (ex05)",
+        ex05.build_classification_model,
+        dx_train,
+        dy_train,
+        dx_test,
+        dy_test,
+        3 if quick else 30,
+        0.965,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- text
+
+
+def bench_text(quick: bool) -> dict:
+    book = SHARED / "quijote.txt"
+    if not book.exists():
+        _line("  skipped: ../shared/data/quijote.txt is not here")
+        return {"skipped": "no ../shared/data/quijote.txt"}
+    import keras
+
+    from workshop.data import read_text, strip_gutenberg
+
+    ex08 = load_lesson("ex08_rnn_text_generation", "solutions")
+    text = ex08.clean_text(strip_gutenberg(read_text(book)))
+    words = ex08.tokenize_words(text)
+    budget_words = 20_000 if quick else 120_000
+    words = words[:budget_words]
+    split = int(0.9 * len(words))
+    vocab = ex08.build_vocabulary(words[:split], min_count=2)
+    ids = ex08.encode(words, vocab)
+    window, epochs = 10, (1 if quick else 6)
+    keras.utils.set_random_seed(0)
+    model = ex08.build_text_model(len(vocab), 64, 256, "lstm")
+    start = time.perf_counter()
+    history = model.fit(
+        ex08.windows_dataset(ids[:split], window, 128, seed=0),
+        validation_data=ex08.windows_dataset(ids[split:], window, 512, shuffle=False),
+        epochs=epochs,
+        verbose=0,
+    )
+    seconds = time.perf_counter() - start
+    val_ppl = [ex08.perplexity(v) for v in history.history["val_loss"]]
+    baseline = ex08.unigram_perplexity(ids[:split], ids[split:], len(vocab))
+    seed_text = "en un lugar de la mancha , de cuyo nombre no"
+    sample = ex08.generate(model, seed_text, 30, 0.7, vocab, window, seed=1)
+    _line(
+        f"  word level: {len(words):,} words (90/10 split), vocabulary {len(vocab):,}, {epochs} epochs, {seconds / epochs:.1f} s/epoch"
+    )
+    _line(
+        f"  validation perplexity by epoch: {[round(p, 1) for p in val_ppl]}; unigram baseline {baseline:.1f} "
+        f"({baseline / val_ppl[-1]:.2f}x higher)"
+    )
+    _line(f"  sample (T=0.7): {sample}")
+
+    chars = list(text[: (60_000 if quick else 400_000)])
+    csplit = int(0.9 * len(chars))
+    cvocab = ex08.build_vocabulary(chars[:csplit])
+    cids = ex08.encode(chars, cvocab)
+    keras.utils.set_random_seed(0)
+    cmodel = ex08.build_text_model(len(cvocab), 32, 256, "gru")
+    cepochs = 1 if quick else 3
+    start = time.perf_counter()
+    chist = cmodel.fit(
+        ex08.windows_dataset(cids[:csplit], 40, 256, seed=0),
+        validation_data=ex08.windows_dataset(cids[csplit:], 40, 512, shuffle=False),
+        epochs=cepochs,
+        verbose=0,
+    )
+    cseconds = time.perf_counter() - start
+    cunigram = ex08.unigram_perplexity(cids[:csplit], cids[csplit:], len(cvocab))
+    csample = ex08.generate(cmodel, text[:40], 150, 0.6, cvocab, 40, level="char", seed=1)
+    _line(
+        f"  character level: {len(chars):,} characters, {cepochs} epochs, {cseconds / cepochs:.1f} s/epoch, "
+        f"validation loss {chist.history['val_loss'][-1]:.3f} (unigram baseline {np.log(cunigram):.3f})"
+    )
+    _line(f"  sample (T=0.6): {csample!r}")
+    return {
+        "word": {
+            "words": len(words),
+            "vocabulary": len(vocab),
+            "epochs": epochs,
+            "seconds_per_epoch": round(seconds / epochs, 1),
+            "val_perplexity": [round(p, 2) for p in val_ppl],
+            "unigram_perplexity": round(baseline, 2),
+            "baseline_over_model": round(baseline / val_ppl[-1], 2),
+            "sample": sample,
+        },
+        "char": {
+            "characters": len(chars),
+            "epochs": cepochs,
+            "seconds_per_epoch": round(cseconds / cepochs, 1),
+            "val_loss": round(chist.history["val_loss"][-1], 4),
+            "unigram_loss": round(float(np.log(cunigram)), 4),
+            "sample": csample,
+        },
+    }
+
+
+# --------------------------------------------------------------------------- GPU
+
+
+def bench_gpu(quick: bool) -> dict:
+    from workshop import gpu
+
+    report = gpu.setup()
+    out = {"devices": [d.short_name for d in report.devices]}
+    for n in (512, 2048) if quick else (512, 2048, 4096):
+        row = {}
+        for d in report.devices:
+            seconds = gpu.time_matmul(n, d.short_name, repeats=5)
+            row[d.short_name] = {"seconds": seconds, "gflops": round(2 * n**3 / seconds / 1e9, 1)}
+        if report.gpus:
+            row["gpu_over_cpu"] = round(
+                row["CPU:0"]["seconds"] / row[report.gpus[0].short_name]["seconds"], 1
+            )
+        out[f"matmul_{n}"] = row
+        _line(
+            f"  matmul n={n}: "
+            + ", ".join(f"{k} {v['gflops']} GFLOP/s" for k, v in row.items() if isinstance(v, dict))
+            + (
+                f"; GPU {row['gpu_over_cpu']}x the CPU"
+                if "gpu_over_cpu" in row
+                else " (no GPU here)"
+            )
+        )
+    return out
+
+
+SECTIONS = {"grading": bench_grading, "mnist": bench_mnist, "text": bench_text, "gpu": bench_gpu}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated, from {list(SECTIONS)}"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small budgets (checks the script, not the goals)"
+    )
+    parser.add_argument("--out", default="outputs/bench.json")
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(chosen) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {list(SECTIONS)}")
+    results = {"quick": args.quick, "python": sys.version.split()[0], "cpus": os.cpu_count()}
+    for name in chosen:
+        _line(f"[{name}]")
+        start = time.perf_counter()
+        results[name] = SECTIONS[name](args.quick)
+        _line(f"  ({time.perf_counter() - start:.0f} s)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    _line(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

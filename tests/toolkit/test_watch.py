@@ -1,0 +1,59 @@
+"""`workshop watch` re-checks when the attendee saves (polling, as on network drives and WSL)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+from workshop import ROOT
+
+
+def test_watch_rechecks_on_save(tmp_path):
+    project = tmp_path / "project"
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder, project / folder)
+    (project / "tests").mkdir()
+    for path in (ROOT / "tests").glob("*.py"):
+        shutil.copy2(path, project / "tests" / path.name)
+    env = dict(
+        os.environ, WORKSHOP_ROOT=str(project), WORKSHOP_STATE_DIR=str(project / ".workshop")
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workshop.cli", "watch", "1", "--poll"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True
+    )
+    reader.start()
+
+    def wait_for(text, seconds=60):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if text in "".join(lines):
+                return True
+            time.sleep(0.2)
+        return False
+
+    try:
+        assert wait_for("NOT STARTED"), "".join(lines)
+        solution = (project / "solutions" / "ex01_perceptron.py").read_text()
+        exercise = project / "exercises" / "ex01_perceptron.py"
+        # The attendee saves (again, if the watcher was still starting up).
+        for attempt in range(5):
+            exercise.write_text(solution + f"\n# saved {attempt}\n")
+            if wait_for("PASSED", seconds=12):
+                break
+        assert "PASSED" in "".join(lines), "".join(lines)
+        assert proc.poll() is None, "watch keeps running after a check"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
