@@ -155,11 +155,12 @@ class Config:
     epochs: int = 50
     mnist_limit: int = 0
     mnist_epochs: int = 10
+    augment: bool = True  # shift and turn the digits a little each epoch
     seed: int = 0
     out_dir: str = "outputs/ex05_keras_regression_classification"
 
 
-QUICK = {"repeats": 2, "epochs": 15, "mnist_limit": 3000, "mnist_epochs": 3}
+QUICK = {"repeats": 2, "epochs": 15, "mnist_limit": 3000, "mnist_epochs": 3, "augment": False}
 
 
 def main(config: Config | None = None) -> dict:
@@ -197,7 +198,15 @@ def main(config: Config | None = None) -> dict:
     with gpu.strategy().scope():
         model = build_classification_model()
     history = model.fit(
-        pipeline.to_dataset(x_train, y_train, 128, shuffle=True, seed=config.seed),
+        pipeline.to_dataset(
+            x_train,
+            y_train,
+            128,
+            shuffle=True,
+            seed=config.seed,
+            augment=config.augment,
+            image_shape=(28, 28, 1),
+        ),
         validation_data=pipeline.to_dataset(x_test, y_test, 512),
         epochs=config.mnist_epochs,
         verbose=2,

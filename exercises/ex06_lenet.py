@@ -89,11 +89,12 @@ def count_parameters(model: keras.Model) -> dict[str, int]:
 class Config:
     limit: int = 0
     epochs: int = 10
+    augment: bool = True  # small random shifts and turns of each batch: more data for free
     seed: int = 0
     out_dir: str = "outputs/ex06_lenet"
 
 
-QUICK = {"limit": 2000, "epochs": 3}
+QUICK = {"limit": 2000, "epochs": 3, "augment": False}
 
 
 def main(config: Config | None = None) -> dict:
@@ -111,7 +112,9 @@ def main(config: Config | None = None) -> dict:
         print(f"  {name:>8}: {n:6,d} parameters")
     print(f"  total   : {sum(counts.values()):6,d} (Keras says {model.count_params():,d})")
     history = model.fit(
-        pipeline.to_dataset(x_train, images.y_train, 128, shuffle=True, seed=config.seed),
+        pipeline.to_dataset(
+            x_train, images.y_train, 128, shuffle=True, seed=config.seed, augment=config.augment
+        ),
         validation_data=pipeline.to_dataset(x_test, images.y_test, 512),
         epochs=config.epochs,
         verbose=2,

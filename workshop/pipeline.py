@@ -14,6 +14,25 @@ from workshop.gpu import _tf
 DEFAULT_BATCH = 128
 
 
+_augmenter = None
+
+
+def augmenter(shift: float = 0.08, rotate: float = 0.04):
+    """Keras layers that shift images by up to 8% and turn them by up to ±15 degrees."""
+    global _augmenter
+    if _augmenter is None:
+        import keras
+
+        _augmenter = keras.Sequential(
+            [
+                keras.layers.RandomTranslation(shift, shift, fill_mode="constant"),
+                keras.layers.RandomRotation(rotate, fill_mode="constant"),
+            ],
+            name="augment",
+        )
+    return _augmenter
+
+
 def to_dataset(
     x,
     y=None,
@@ -22,8 +41,15 @@ def to_dataset(
     seed: int = 0,
     cache: bool = True,
     repeat: bool = False,
+    augment: bool = False,
+    image_shape: tuple[int, ...] | None = None,
 ):
-    """A `tf.data.Dataset` of (x, y) batches (or x alone), cached and prefetched."""
+    """A `tf.data.Dataset` of (x, y) batches (or x alone), cached and prefetched.
+
+    augment=True shifts and rotates every training batch a little (new copies
+    each epoch: more data for free). x must then hold images (N, H, W, C), or
+    flat vectors with `image_shape` saying how to fold them, e.g. (28, 28, 1).
+    """
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, (int, np.integer))
@@ -43,4 +69,22 @@ def to_dataset(
         ds = ds.shuffle(min(n, 20_000), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if augment:
+        shape = tuple(image_shape) if image_shape else tuple(np.shape(x)[1:])
+        if len(shape) != 3:
+            raise ValueError(
+                f"augment needs images (H, W, C) or image_shape=; got examples of shape {shape}"
+            )
+        layers, flat = augmenter(), image_shape is not None
+
+        def jitter(batch):
+            images = tf.reshape(batch, (-1, *shape)) if flat else batch
+            images = layers(images, training=True)
+            return tf.reshape(images, (-1, int(np.prod(shape)))) if flat else images
+
+        ds = ds.map(
+            (lambda a, b: (jitter(a), b)) if y is not None else jitter,
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)

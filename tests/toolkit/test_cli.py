@@ -4,39 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from workshop import ROOT
 from workshop.catalog import load_catalog
+
+from .conftest import project_env
 
 TOTAL = sum(m.points for m in load_catalog())
 
 
-@pytest.fixture
-def project(tmp_path):
-    """A copy of the lessons and grading checks; the command is pointed at it."""
-    copy = tmp_path / "project"
-    for folder in ("solutions", "exercises"):
-        shutil.copytree(ROOT / folder, copy / folder)
-    (copy / "tests").mkdir()
-    for path in (ROOT / "tests").glob("*.py"):
-        shutil.copy2(path, copy / "tests" / path.name)
-    return copy
-
-
 def workshop(project: Path, *args, timeout=120) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        WORKSHOP_ROOT=str(project),
-        WORKSHOP_STATE_DIR=str(project / ".workshop"),
-        COLUMNS="120",
-    )
+    env = project_env(project, COLUMNS="120")
     return subprocess.run(
         [sys.executable, "-m", "workshop.cli", *args],
         env=env,

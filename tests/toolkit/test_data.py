@@ -71,6 +71,16 @@ def _point_source_at(monkeypatch, key, folder: Path):
     monkeypatch.setitem(data.SOURCES, key, dataclasses.replace(source, files=files))
 
 
+def _serve_tiny_mnist(server, monkeypatch) -> Path:
+    """Serve tiny MNIST files from the local server, point the loader at them, fetch once."""
+    www, url = server
+    _tiny_mnist(www / "mnist")
+    _point_source_at(monkeypatch, "mnist", www / "mnist")
+    monkeypatch.setenv("WORKSHOP_MIRROR", url)
+    data.fetch("mnist", progress=False)
+    return www
+
+
 # ----------------------------------------------------------------------------- IDX
 
 
@@ -144,11 +154,7 @@ def test_no_network_and_no_cache_gives_a_clear_message(monkeypatch, isolated_cac
 
 
 def test_corrupt_cache_is_moved_aside_and_fetched_again(server, monkeypatch, isolated_cache):
-    www, url = server
-    _tiny_mnist(www / "mnist")
-    _point_source_at(monkeypatch, "mnist", www / "mnist")
-    monkeypatch.setenv("WORKSHOP_MIRROR", url)
-    data.fetch("mnist", progress=False)
+    www = _serve_tiny_mnist(server, monkeypatch)
     cached = isolated_cache / "mnist" / "train-labels-idx1-ubyte.gz"
     cached.write_bytes(b"garbage")
     data.fetch("mnist", progress=False)
@@ -157,11 +163,7 @@ def test_corrupt_cache_is_moved_aside_and_fetched_again(server, monkeypatch, iso
 
 
 def test_corrupt_cache_offline_falls_back_loudly(server, monkeypatch, isolated_cache, capsys):
-    www, url = server
-    _tiny_mnist(www / "mnist")
-    _point_source_at(monkeypatch, "mnist", www / "mnist")
-    monkeypatch.setenv("WORKSHOP_MIRROR", url)
-    data.fetch("mnist", progress=False)
+    _serve_tiny_mnist(server, monkeypatch)
     (isolated_cache / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b broken")
     result = data.load_mnist(offline=True)
     assert result.standin
@@ -256,11 +258,7 @@ def test_real_quijote_loads_clean(monkeypatch, isolated_cache):
 
 
 def test_pack_and_unpack_move_the_cache(server, monkeypatch, tmp_path):
-    www, url = server
-    _tiny_mnist(www / "mnist")
-    _point_source_at(monkeypatch, "mnist", www / "mnist")
-    monkeypatch.setenv("WORKSHOP_MIRROR", url)
-    data.fetch("mnist", progress=False)
+    _serve_tiny_mnist(server, monkeypatch)
     archive = data.pack(tmp_path / "stick" / "workshop-data.tar.gz")
     monkeypatch.setenv("WORKSHOP_DATA_DIR", str(tmp_path / "other-laptop"))
     monkeypatch.setenv("WORKSHOP_MIRROR", "http://127.0.0.1:1")

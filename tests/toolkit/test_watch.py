@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import threading
 import time
 
-from workshop import ROOT
+from .conftest import project_env
 
 
-def test_watch_rechecks_on_save(tmp_path):
-    project = tmp_path / "project"
-    for folder in ("solutions", "exercises"):
-        shutil.copytree(ROOT / folder, project / folder)
-    (project / "tests").mkdir()
-    for path in (ROOT / "tests").glob("*.py"):
-        shutil.copy2(path, project / "tests" / path.name)
-    env = dict(
-        os.environ, WORKSHOP_ROOT=str(project), WORKSHOP_STATE_DIR=str(project / ".workshop")
-    )
+def test_watch_rechecks_on_save(project):
+    env = project_env(project)
     proc = subprocess.Popen(
         [sys.executable, "-m", "workshop.cli", "watch", "1", "--poll"],
         env=env,

@@ -1,0 +1,33 @@
+"""Fixtures for the toolkit's own tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from workshop import ROOT
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the lessons and grading checks to point the `workshop` command at."""
+    copy = tmp_path / "project"
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder, copy / folder)
+    (copy / "tests").mkdir()
+    for path in (ROOT / "tests").glob("*.py"):
+        shutil.copy2(path, copy / "tests" / path.name)
+    return copy
+
+
+def project_env(project: Path, **extra) -> dict:
+    """The environment that makes `python -m workshop.cli` work on `project`."""
+    return dict(
+        os.environ,
+        WORKSHOP_ROOT=str(project),
+        WORKSHOP_STATE_DIR=str(project / ".workshop"),
+        **extra,
+    )
