@@ -456,4 +456,4 @@ def main(config: Config | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main(lesson.parse_config(Config, quick=QUICK, doc=__doc__))
+    lesson.run(main, Config, QUICK, __doc__)

@@ -285,7 +285,7 @@ def cmd_data(args) -> int:
                     console.print(f"[green]OK[/] {key}: {paths[0].parent}")
                 except data.DataUnavailableError as exc:
                     failed += 1
-                    console.print(f"[red]FAIL[/] {key}:\n{exc}", markup=False)
+                    console.print(f"FAIL {key}:\n{exc}", markup=False, soft_wrap=True)
             return 1 if failed else 0
         if args.action == "status":
             for source, cached, where in data.status():
@@ -306,7 +306,7 @@ def cmd_data(args) -> int:
             console.print(f"unpacked into {data.cache_dir()}: {', '.join(found)}")
             return 0
     except (data.DataUnavailableError, ValueError) as exc:
-        console.print(str(exc), markup=False)
+        console.print(str(exc), markup=False, soft_wrap=True)
         return 1
     return 2
 

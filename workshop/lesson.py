@@ -94,3 +94,16 @@ def write_metrics(out: Path, metrics: dict[str, Any]) -> Path:
     path = Path(out) / "metrics.json"
     path.write_text(json.dumps(plain(metrics), indent=2, default=str) + "\n")
     return path
+
+
+def run(main, cls, quick: dict | None = None, doc: str = "") -> None:
+    """A lesson's `__main__`: settings from the command line, then main(); data problems
+    end with their message (what is missing and the command that fixes it), not a traceback."""
+    from workshop.data import DataUnavailableError
+
+    config = parse_config(cls, quick=quick, doc=doc)
+    try:
+        main(config)
+    except DataUnavailableError as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -115,3 +115,11 @@ def test_grade_a_folder_of_submissions(project, tmp_path):
     assert rows["carol"]["ex01_perceptron"] == "timeout"
     assert rows["dave"]["ex01_perceptron"] == "syntax_error"
     assert rows["alice"]["ex00_gpu_setup"] == "missing"
+
+
+def test_env_reports_ok_and_fail_lines(project):
+    result = workshop(project, "env")
+    assert result.returncode == 0, result.stdout
+    for part in ("Python", "TensorFlow", "Keras 3", "GPU", "Plotting", "data: mnist"):
+        assert part in result.stdout, f"{part} missing from `workshop env`:\n{result.stdout}"
+    assert "[OK]" in result.stdout and "[FAIL]" not in result.stdout

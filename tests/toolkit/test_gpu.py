@@ -65,3 +65,19 @@ def test_time_matmul_on_cpu():
         gpu.time_matmul(8, "GPU:7")
     with pytest.raises(ValueError, match="n must be a positive integer"):
         gpu.time_matmul(0)
+
+
+def test_mixed_precision_in_one_line():
+    import keras
+
+    try:
+        report = gpu.setup(precision="mixed_bfloat16")
+        assert report.precision == "mixed_bfloat16"
+        assert keras.mixed_precision.global_policy().compute_dtype == "bfloat16"
+        if not report.gpus:
+            report = gpu.setup(precision="mixed_float16")
+            assert any("slower" in note for note in report.notes), (
+                "on a CPU, say that float16 is slower"
+            )
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

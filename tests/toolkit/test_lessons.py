@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -216,3 +217,30 @@ def test_ex08_cleans_the_real_book():
     assert "\ufeff" not in text and "\r" not in text and "En un lugar de la Mancha" in text
     words = ex08.tokenize_words(text[:5000])
     assert all("," not in w or w == "," for w in words)
+
+
+def test_missing_data_ends_with_the_fix_not_a_traceback(tmp_path):
+    env = dict(
+        os.environ,
+        KERAS_HOME=str(tmp_path / "empty"),
+        WORKSHOP_MIRROR="http://127.0.0.1:1",  # refused at once: no network is touched
+        WORKSHOP_OFFLINE="",
+        PYTHONPATH=str(ROOT),
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "solutions" / "ex06_lenet.py"),
+            "--quick",
+            "--out-dir",
+            str(tmp_path / "out"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "MNIST handwritten digits is not available" in result.stderr
+    assert "workshop data fetch" in result.stderr and "--offline" in result.stderr
+    assert "Traceback" not in result.stderr
