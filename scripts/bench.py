@@ -41,8 +41,15 @@ def _line(text=""):
 
 
 def bench_grading(quick: bool) -> dict:
-    """Seconds from `workshop check N` to its verdict, per module, against a bare pytest start."""
+    """Seconds from `workshop check N` to its verdict, per module, against a bare pytest start.
+
+    Twice: on the untouched stub (an attendee's first check: NumPy lessons must
+    answer without loading TensorFlow) and on the finished solution.
+    """
+    import tempfile
+
     from workshop.grading.runner import run_checks
+    from workshop.stubs import write_stub
 
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pytest", "--version"], capture_output=True, cwd=ROOT)
@@ -51,14 +58,19 @@ def bench_grading(quick: bool) -> dict:
     for module in load_catalog():
         if quick and module.tf:
             continue
-        result = run_checks(module, "solutions")
+        with tempfile.TemporaryDirectory() as tmp:
+            write_stub(module.solution_path(), Path(tmp) / f"{module.id}.py")
+            stub = run_checks(module, tmp)
+        done = run_checks(module, "solutions")
         rows[module.id] = {
-            "seconds": round(result.duration, 2),
-            "ratio_to_bare_pytest": round(result.duration / baseline, 1),
-            "status": result.status,
+            "stub_seconds": round(stub.duration, 2),
+            "solution_seconds": round(done.duration, 2),
+            "solution_over_bare_pytest": round(done.duration / baseline, 1),
+            "status": [stub.status, done.status],
         }
         _line(
-            f"  {module.id:<40} {result.duration:6.2f} s  ({result.duration / baseline:5.1f}x a bare pytest start)  {result.status}"
+            f"  {module.id:<38} stub {stub.duration:5.2f} s ({stub.status}), "
+            f"solution {done.duration:6.2f} s ({done.status}; {done.duration / baseline:4.1f}x a bare pytest start)"
         )
     return {"bare_pytest_seconds": round(baseline, 2), "modules": rows}
 
