@@ -106,6 +106,11 @@ def test_messages_point_at_the_line(module, tmp_path):
     result = runner.run_checks(module, str(tmp_path))
     assert "in hardlim" in result.message and "TypeError" in result.message
 
+    path.write_text(CASES["sigalrm_handler"][0], encoding="utf-8")
+    result = dataclasses.replace(module, timeout=4.0)
+    result = runner.run_checks(result, str(tmp_path))
+    assert result.status == runner.TIMEOUT and "(in hardlim)" in result.message, result.message
+
 
 def test_memory_watchdog_for_tensorflow_modules(tmp_path):
     # TF modules get no address-space limit (TensorFlow reserves huge ranges),

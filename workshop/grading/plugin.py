@@ -34,6 +34,11 @@ _GUARDED_BUILTINS = (
 
 def pytest_addoption(parser):
     parser.addoption("--grading-report", default=None, help="JSON-lines file for the grader")
+    parser.addoption(
+        "--grading-stack-dump",
+        default=None,
+        help="SECONDS:FILE: write every thread's stack to FILE after SECONDS (shows where a loop hangs)",
+    )
 
 
 def _fingerprint(value) -> str:
@@ -142,7 +147,20 @@ class _Reporter:
         self.fh.close()
 
 
+_dump_file = None
+
+
 def pytest_configure(config):
+    global _dump_file
     path = config.getoption("--grading-report")
     if path:
         config.pluginmanager.register(_Reporter(path), "workshop-grading-reporter")
+    dump = config.getoption("--grading-stack-dump")
+    if dump:
+        import faulthandler
+
+        seconds, target = dump.split(":", 1)
+        _dump_file = open(target, "w")  # noqa: SIM115 - must stay open until the watchdog fires
+        # A watchdog thread, not a signal: attendee code that installs its own
+        # SIGALRM handler or blocks signals cannot stop it.
+        faulthandler.dump_traceback_later(float(seconds), exit=False, file=_dump_file)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -160,6 +161,17 @@ def _attendee_frame(record: dict, lesson_file: Path) -> tuple[int | None, str | 
         if best[0] is not None:
             return best
     return best
+
+
+def _stuck_at(stacks: str, lesson_file: Path) -> tuple[int | None, str | None]:
+    """From faulthandler's dump: the innermost frame in the attendee's file (line, function)."""
+    target = str(lesson_file.resolve())
+    pattern = re.compile(r'File "(.+)", line (\d+) in (\S+)')
+    for line in stacks.splitlines():  # faulthandler lists the innermost frame first
+        m = pattern.search(line)
+        if m and str(Path(m.group(1)).resolve()) == target:
+            return int(m.group(2)), m.group(3)
+    return None, None
 
 
 def _clean_name(nodeid: str) -> str:
@@ -369,6 +381,7 @@ def run_checks(
     with tempfile.TemporaryDirectory(prefix="workshop-check-") as tmp:
         report = Path(tmp) / "report.jsonl"
         out_path = Path(tmp) / "output.txt"
+        stack_dump = Path(tmp) / "stacks.txt"
         cmd = [
             sys.executable,
             "-m",
@@ -378,6 +391,7 @@ def run_checks(
             "-p",
             "workshop.grading.plugin",
             f"--grading-report={report}",
+            f"--grading-stack-dump={max(timeout - 1.0, 0.5)}:{stack_dump}",
             "-q",
             "--tb=short",
             "-p",
@@ -414,18 +428,25 @@ def run_checks(
         duration = time.perf_counter() - start
         records = _read_records(report)
         output = out_path.read_bytes()[-200_000:].decode("utf-8", errors="replace")
+        stacks = stack_dump.read_text(errors="replace") if stack_dump.exists() else ""
     rel = _rel(lesson_file, root)
     if killed_for == TIMEOUT:
         done = [r for r in records if r.get("event") == "test" and r["when"] == "call"]
         running = "" if not done else f" after {len(done)} checks had finished"
+        line, func = _stuck_at(stacks, lesson_file)
+        where = (
+            f" It was stopped while running line {line} (in {func})."
+            if line
+            else " The run was stopped."
+        )
         result = CheckResult(
             module.id,
             TIMEOUT,
             f"The checks did not finish within {timeout:.0f} s{running}: {rel} probably loops "
-            "forever (a `while` whose condition never becomes false?) or trains far too long. "
-            "The run was stopped.",
+            f"forever (a `while` whose condition never becomes false?) or trains far too long.{where}",
             file=rel,
-            details=output[-5000:],
+            line=line,
+            details=(stacks or output)[-5000:],
         )
     elif killed_for == OUT_OF_MEMORY:
         result = CheckResult(
