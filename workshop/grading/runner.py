@@ -396,6 +396,8 @@ def run_checks(
             "--tb=short",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "no:anyio",  # an unused plugin that costs start-up time
             *(extra_args or []),
         ]
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", TF_CPP_MIN_LOG_LEVEL="2")
