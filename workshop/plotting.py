@@ -1,7 +1,7 @@
 """Figures for the lessons.
 
 Every function builds its own `Figure` (no pyplot state, so it works headless
-and never touches global rcParams), returns it, and never calls `plt.show()`.
+and never touches global rcParams), returns it, and never calls pyplot's show().
 Lessons save figures with `save(fig, path)`; in a notebook a returned Figure
 displays itself.
 """
