@@ -81,7 +81,7 @@ def _current_module(modules: list[Module]) -> Module:
 
 def _backup(path: Path) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    backup_dir = ROOT / ".workshop" / "backups"
+    backup_dir = progress.state_file().parent / "backups"  # beside the progress file
     backup_dir.mkdir(parents=True, exist_ok=True)
     dest = backup_dir / f"{path.stem}.{stamp}.py"
     n = 1

@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import io
 import os
-import shutil
 import socket
 import struct
 import sys
@@ -28,7 +27,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -444,8 +443,16 @@ FASHION_CLASSES = (
 )
 
 
+class _Provenance:
+    """What every loaded data set says about itself (`standin` and `source` fields)."""
+
+    def title(self, text: str) -> str:
+        """A figure title that says when the data is a stand-in."""
+        return f"{text} [STAND-IN: {self.source}]" if self.standin else text
+
+
 @dataclass
-class ImageData:
+class ImageData(_Provenance):
     """Train and test images (uint8, N x 28 x 28), labels, names, and where they came from."""
 
     x_train: np.ndarray
@@ -461,9 +468,16 @@ class ImageData:
         """`(x_train, y_train), (x_test, y_test)` as `keras.datasets` returns them."""
         return (self.x_train, self.y_train), (self.x_test, self.y_test)
 
-    def title(self, text: str) -> str:
-        """A figure title that says when the data is a stand-in."""
-        return f"{text} [STAND-IN: {self.source}]" if self.standin else text
+
+def _parse_cached(path: Path, parse):
+    """parse(path); a file that does not parse is moved aside and the fix is named."""
+    try:
+        return parse(path)
+    except CorruptDataError as exc:
+        bad = _quarantine(path)
+        raise DataUnavailableError(
+            f"{exc}\nMoved aside to {bad}. Fetch it again: `{FETCH_HINT}`"
+        ) from exc
 
 
 def _check_limit(limit):
@@ -476,13 +490,7 @@ def _read_idx_set(paths: list[Path], key: str):
     arrays = []
     for stem in ("train-images", "train-labels", "t10k-images", "t10k-labels"):
         name = next(n for n in by_name if n.startswith(stem))
-        try:
-            arrays.append(read_idx(by_name[name]))
-        except CorruptDataError as exc:
-            bad = _quarantine(by_name[name])
-            raise DataUnavailableError(
-                f"{exc}\nMoved aside to {bad}. Fetch it again: `{FETCH_HINT}`"
-            ) from exc
+        arrays.append(_parse_cached(by_name[name], read_idx))
     x_train, y_train, x_test, y_test = arrays
     for x, y in ((x_train, y_train), (x_test, y_test)):
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
@@ -538,7 +546,7 @@ def load_fashion_mnist(limit: int | None = None, offline: bool | None = None) ->
 
 
 @dataclass
-class TableData:
+class TableData(_Provenance):
     """A regression table: features X (float), target y, and their names."""
 
     X: np.ndarray
@@ -548,9 +556,6 @@ class TableData:
     name: str
     standin: bool = False
     source: str = ""
-
-    def title(self, text: str) -> str:
-        return f"{text} [STAND-IN: {self.source}]" if self.standin else text
 
 
 def read_concrete_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str]:
@@ -591,11 +596,7 @@ def load_concrete(offline: bool | None = None) -> TableData:
             True,
             source.standin,
         )
-    try:
-        X, y, names, target = read_concrete_csv(paths[0])
-    except CorruptDataError as exc:
-        bad = _quarantine(paths[0])
-        raise DataUnavailableError(f"{exc}\nMoved aside to {bad}. Run `{FETCH_HINT}`") from exc
+    X, y, names, target = _parse_cached(paths[0], read_concrete_csv)
     return TableData(X, y, names, target, source.title, False, str(paths[0]))
 
 
@@ -603,15 +604,11 @@ def load_concrete(offline: bool | None = None) -> TableData:
 
 
 @dataclass
-class TextData:
+class TextData(_Provenance):
     text: str
     name: str
     standin: bool = False
     source: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    def title(self, text: str) -> str:
-        return f"{text} [STAND-IN: {self.source}]" if self.standin else text
 
 
 def read_text(path: str | Path) -> str:
@@ -645,11 +642,7 @@ def load_quijote(offline: bool | None = None) -> TextData:
     paths = _resolve("quijote", offline)
     if paths is None:
         return TextData(python_docs_corpus(), source.title, True, source.standin)
-    try:
-        text = strip_gutenberg(read_text(paths[0]))
-    except CorruptDataError as exc:
-        bad = _quarantine(paths[0])
-        raise DataUnavailableError(f"{exc}\nMoved aside to {bad}. Run `{FETCH_HINT}`") from exc
+    text = strip_gutenberg(_parse_cached(paths[0], read_text))
     if "Mancha" not in text:
         raise DataUnavailableError(
             f"{paths[0]} does not look like Don Quijote; delete it and fetch"
@@ -676,18 +669,6 @@ def load_photo(gray: bool = True) -> np.ndarray:
 def status() -> list[tuple[Source, bool, Path]]:
     """Each data set, whether it is cached, and where."""
     return [(s, is_cached(k), cache_dir() / s.folder) for k, s in SOURCES.items()]
-
-
-def fetch_all(progress: bool = True) -> dict[str, str]:
-    """Download every data set; return key -> 'ok' or the reason it failed."""
-    results = {}
-    for key in SOURCES:
-        try:
-            fetch(key, progress=progress)
-            results[key] = "ok"
-        except DataUnavailableError as exc:
-            results[key] = str(exc).splitlines()[0]
-    return results
 
 
 def pack(archive: str | Path) -> Path:
@@ -731,8 +712,3 @@ def unpack(archive: str | Path) -> list[str]:
             fetch_check = _cached_or_none(key)
             found.append(key if fetch_check is not None else f"{key} (incomplete)")
     return found
-
-
-def remove_cache(key: str) -> None:
-    """Delete one data set's cached files (used by tests and `workshop data clean`)."""
-    shutil.rmtree(cache_dir() / _source(key).folder, ignore_errors=True)

@@ -291,3 +291,12 @@ def test_gzip_magic_in_fixture_files(tmp_path):
     path = data.write_idx(tmp_path / "a.gz", np.zeros(3, np.uint8))
     with gzip.open(path) as fh:
         assert fh.read(4) == bytes([0, 0, 8, 1])
+
+
+def test_a_cached_file_that_does_not_parse_is_moved_aside(isolated_cache):
+    cached = isolated_cache / "concrete" / "concrete_data.csv"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("this is not a table\n")  # copied by hand: no checksum to catch it
+    with pytest.raises(data.DataUnavailableError, match="workshop data fetch"):
+        data.load_concrete(offline=True)
+    assert not cached.exists() and cached.with_name(cached.name + ".corrupt").exists()

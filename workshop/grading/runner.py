@@ -34,18 +34,6 @@ TIMEOUT = "timeout"
 CRASHED = "crashed"
 OUT_OF_MEMORY = "out_of_memory"
 TAMPERED = "tampered"
-STATUSES = (
-    PASSED,
-    NOT_STARTED,
-    FAILED,
-    ERROR,
-    IMPORT_ERROR,
-    SYNTAX_ERROR,
-    TIMEOUT,
-    CRASHED,
-    OUT_OF_MEMORY,
-    TAMPERED,
-)
 _IMPORT_TYPES = ("ImportError", "ModuleNotFoundError", "NameError", "AttributeError")
 
 
