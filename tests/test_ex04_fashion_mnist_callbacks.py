@@ -2,16 +2,17 @@
 
 Data: the offline stand-in (no download) in a temporary cache, compared with
 what the helper layer itself returns. Model checks compare with numbers
-computed from the layer definitions. Training checks are seeded and use
-margins far from the values a correct solution reaches.
+computed from the layer definitions. The callback runs where the lesson runs,
+in the worker (a @scenario); the judge asserts on what it reports and scores
+the trained model itself. Training checks are seeded and use margins far from
+the values a correct solution reaches.
 """
-
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from workshop import data
+from workshop.grading.judge import scenario, type_name
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_load_data_scales_to_unit_range(lesson, offline):
     np.testing.assert_array_equal(y_test, raw.y_test)
 
 
-def test_model_architecture(lesson):
+def test_model_architecture(lesson, rng):
     model = lesson.build_model()
     import keras
 
@@ -63,77 +64,95 @@ def test_model_architecture(lesson):
         f"use Adam, got {type(model.optimizer).__name__}"
     )
     assert "sparse_categorical_crossentropy" in str(model.loss), f"loss: {model.loss}"
-    x = np.random.default_rng(0).random((8, 28, 28), dtype=np.float32)
+    x = rng.random((8, 28, 28), dtype=np.float32)
     result = model.evaluate(x, np.arange(8) % 10, verbose=0, return_dict=True)
     assert "accuracy" in result, (
         f"compile with metrics=['accuracy']; evaluate gave {sorted(result)}"
     )
 
 
-def _fake_model():
-    return SimpleNamespace(stop_training=False)
+@scenario
+def drive_callback(lesson, threshold, logs_per_epoch, monitor=None):
+    """Call the callback's on_epoch_end as fit would, with a stand-in model; report what it did."""
+    import types
+
+    if monitor is None:
+        cb = lesson.StopAtAccuracy(threshold)
+    else:
+        cb = lesson.StopAtAccuracy(threshold, monitor=monitor)
+    cb.set_model(types.SimpleNamespace(stop_training=False))
+    stops = []
+    for epoch, logs in enumerate(logs_per_epoch):
+        cb.on_epoch_end(epoch, logs)
+        stops.append(cb.model.stop_training)
+    return {"stops": stops, "epoch": getattr(cb, "epoch", None)}
 
 
 def test_callback_stops_at_first_epoch_reaching_threshold(lesson):
-    cb = lesson.StopAtAccuracy(0.9)
-    cb.set_model(_fake_model())
-    for epoch, acc in enumerate([0.5, 0.85, 0.899]):
-        cb.on_epoch_end(epoch, {"loss": 1.0, "accuracy": acc})
-        assert not cb.model.stop_training, f"accuracy {acc} < 0.9 must not stop training"
-    cb.on_epoch_end(3, {"loss": 0.3, "accuracy": 0.9})
-    assert cb.model.stop_training, (
+    accuracies = [0.5, 0.85, 0.899, 0.9]
+    got = drive_callback(lesson, 0.9, [{"loss": 1.0, "accuracy": a} for a in accuracies])
+    for acc, stop in zip(accuracies[:3], got["stops"], strict=False):
+        assert not stop, f"accuracy {acc} < 0.9 must not stop training"
+    assert got["stops"][3], (
         "accuracy 0.9 reaches the threshold 0.9: set self.model.stop_training = True"
     )
-    assert cb.epoch == 4, f"the 4th epoch (index 3) reached it: record epoch = 4, got {cb.epoch!r}"
+    assert got["epoch"] == 4, (
+        f"the 4th epoch (index 3) reached it: record epoch = 4, got {got['epoch']!r}"
+    )
 
 
 def test_callback_can_watch_validation_accuracy(lesson):
-    cb = lesson.StopAtAccuracy(0.8, monitor="val_accuracy")
-    cb.set_model(_fake_model())
-    cb.on_epoch_end(0, {"accuracy": 0.95, "val_accuracy": 0.7})
-    assert not cb.model.stop_training, "monitor='val_accuracy' must ignore the training accuracy"
-    cb.on_epoch_end(1, {"accuracy": 0.97, "val_accuracy": 0.81})
-    assert cb.model.stop_training and cb.epoch == 2
+    logs = [{"accuracy": 0.95, "val_accuracy": 0.7}, {"accuracy": 0.97, "val_accuracy": 0.81}]
+    got = drive_callback(lesson, 0.8, logs, monitor="val_accuracy")
+    assert not got["stops"][0], "monitor='val_accuracy' must ignore the training accuracy"
+    assert got["stops"][1] and got["epoch"] == 2
 
 
 def test_callback_explains_an_unknown_monitor(lesson):
-    cb = lesson.StopAtAccuracy(0.9, monitor="acc")
-    cb.set_model(_fake_model())
     with pytest.raises(ValueError) as info:
-        cb.on_epoch_end(0, {"loss": 1.0, "accuracy": 0.5})
+        drive_callback(lesson, 0.9, [{"loss": 1.0, "accuracy": 0.5}], monitor="acc")
     message = str(info.value)
     assert "acc" in message and "accuracy" in message and "loss" in message, (
         f"the error should name the monitor and list the keys the logs have; got: {message}"
     )
 
 
-def test_train_returns_history_and_learns(lesson, offline):
+@scenario
+def train_briefly(lesson, limit, epochs, threshold=None, seed=0):
+    """load_data, build_model and train as the lesson does; with a threshold, StopAtAccuracy too."""
     import keras
 
-    keras.utils.set_random_seed(0)
-    splits = lesson.load_data(limit=600)
-    model = lesson.build_model()
-    history = lesson.train(model, splits, epochs=3)
-    assert isinstance(history, keras.callbacks.History), (
-        f"return what model.fit returns, got {type(history)}"
+    keras.utils.set_random_seed(seed)
+    splits = lesson.load_data(limit=limit)
+    if threshold is None:
+        history = lesson.train(lesson.build_model(), splits, epochs=epochs)
+        return {"history": history, "model": history.model}
+    cb = lesson.StopAtAccuracy(threshold)
+    history = lesson.train(lesson.build_model(), splits, epochs=epochs, callbacks=[cb])
+    return {"history": history, "epoch": cb.epoch}
+
+
+def test_train_returns_history_and_learns(lesson, offline):
+    got = train_briefly(lesson, 600, 3)
+    history = got["history"]
+    assert type_name(history) == "History", (
+        f"return what model.fit returns (a History), got {type_name(history)}"
     )
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert len(history.history.get(key, [])) == 3, (
             f"history needs 3 values of {key!r}: validate on the test split"
         )
-    # Seeded: three epochs on 600 stand-in digits reach ~0.85; 0.5 is far below.
-    assert history.history["val_accuracy"][-1] > 0.5, (
-        f"val_accuracy {history.history['val_accuracy']}"
-    )
+    # Scored here, not taken from the history: three seeded epochs on 600
+    # stand-in digits reach ~0.85; 0.5 is far below.
+    test = data.load_fashion_mnist(limit=600)
+    scores = got["model"].evaluate(test.x_test / 255.0, test.y_test, verbose=0, return_dict=True)
+    assert scores["accuracy"] > 0.5, f"test accuracy {scores['accuracy']:.3f} after 3 epochs"
 
 
 def test_callback_stops_real_training(lesson, offline):
-    import keras
-
-    keras.utils.set_random_seed(0)
-    splits = lesson.load_data(limit=300)
-    cb = lesson.StopAtAccuracy(0.0)  # any accuracy reaches 0: stop after the first epoch
-    history = lesson.train(lesson.build_model(), splits, epochs=5, callbacks=[cb])
-    assert len(history.history["loss"]) == 1 and cb.epoch == 1, (
-        f"a threshold of 0 must stop after epoch 1; ran {len(history.history['loss'])} epochs"
+    # Any accuracy reaches 0: training must stop after the first epoch.
+    got = train_briefly(lesson, 300, 5, threshold=0.0)
+    epochs_run = len(got["history"].history["loss"])
+    assert epochs_run == 1 and got["epoch"] == 1, (
+        f"a threshold of 0 must stop after epoch 1; ran {epochs_run} epochs"
     )

@@ -2,15 +2,15 @@
 
 References: NumPy statistics of the training split, the offline stand-in
 data as the helper layer returns it, parameter counts computed from the
-layer sizes, np.eye for one-hot, and a save/load round trip.
+layer sizes, np.eye for one-hot, and a save/load round trip. Inputs are
+drawn afresh each run (`rng`); models are trained and scored here.
 """
 
 import numpy as np
 import pytest
 
 from workshop import data
-
-RNG = np.random.default_rng(5)
+from workshop.grading.judge import scenario, seed
 
 
 @pytest.fixture
@@ -27,9 +27,9 @@ def test_load_concrete_returns_the_table(lesson, offline):
     np.testing.assert_allclose(y, table.y)
 
 
-def test_standardize_uses_training_statistics(lesson):
-    X_train = RNG.normal(5, 3, (40, 4))
-    X_test = RNG.normal(-2, 10, (15, 4))
+def test_standardize_uses_training_statistics(lesson, rng):
+    X_train = rng.normal(5, 3, (40, 4))
+    X_test = rng.normal(-2, 10, (15, 4))
     tr, te = lesson.standardize(X_train, X_test)
     np.testing.assert_allclose(
         tr.mean(0), 0, atol=1e-12, err_msg="training columns should have mean 0"
@@ -43,8 +43,8 @@ def test_standardize_uses_training_statistics(lesson):
     )
 
 
-def test_standardize_does_not_leak_the_test_split(lesson):
-    X_train, X_test = RNG.normal(size=(30, 3)), RNG.normal(size=(10, 3))
+def test_standardize_does_not_leak_the_test_split(lesson, rng):
+    X_train, X_test = rng.normal(size=(30, 3)), rng.normal(size=(10, 3))
     tr1, te1 = lesson.standardize(X_train, X_test)
     tr2, te2 = lesson.standardize(X_train, X_test * 100 + 1000)
     np.testing.assert_allclose(
@@ -90,12 +90,10 @@ def test_regression_model(lesson):
     )
 
 
-def test_evaluate_regression_learns(lesson):
-    import keras
-
-    keras.utils.set_random_seed(0)
-    X = RNG.normal(size=(160, 4))
-    y = X @ np.array([3.0, -2.0, 1.0, 0.5]) + 10 + RNG.normal(0, 0.5, 160)
+def test_evaluate_regression_learns(lesson, rng):
+    seed(lesson, 0)
+    X = rng.normal(size=(160, 4))
+    y = X @ np.array([3.0, -2.0, 1.0, 0.5]) + 10 + rng.normal(0, 0.5, 160)
     result = lesson.evaluate_regression(X, y, repeats=2, epochs=40, hidden=(16,), seed=0)
     assert set(result) >= {"mean", "std", "mses"} and len(result["mses"]) == 2, f"got {result}"
     assert result["mean"] == pytest.approx(np.mean(result["mses"])) and result[
@@ -107,8 +105,8 @@ def test_evaluate_regression_learns(lesson):
     )
 
 
-def test_to_one_hot(lesson):
-    y = RNG.integers(0, 7, 25)
+def test_to_one_hot(lesson, rng):
+    y = rng.integers(0, 7, 25)
     np.testing.assert_array_equal(
         lesson.to_one_hot(y, 7), np.eye(7)[y], err_msg="row i has a single 1 in column y[i]"
     )
@@ -123,7 +121,8 @@ def test_classification_model_and_training(lesson, offline):
     assert "categorical_crossentropy" in str(model.loss) and "sparse" not in str(model.loss), (
         f"one-hot labels go with categorical_crossentropy, got {model.loss}"
     )
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)  # the judge's own shuffling
+    seed(lesson, 0)  # the attendee's initial weights
     images = data.load_mnist(limit=600)
     x = images.x_train.reshape(len(images.x_train), -1).astype("float32") / 255
     model = lesson.build_classification_model()
@@ -135,13 +134,25 @@ def test_classification_model_and_training(lesson, offline):
     )
 
 
-def test_save_and_reload_predicts_the_same(lesson, tmp_path):
-    model = lesson.build_classification_model(20, 3)
-    x = RNG.random((5, 20), dtype=np.float32)
-    before = model.predict(x, verbose=0)
-    again = lesson.save_and_reload(model, tmp_path / "model.keras")
-    assert (tmp_path / "model.keras").exists(), "save the model to the given .keras path"
-    assert again is not model, "return the model loaded back from the file"
+@scenario
+def save_and_reload_in_the_worker(lesson, n_in, n_out):
+    """Build, save and reload where the lesson runs (the judge's folders are not there)."""
+    import os
+    import tempfile
+
+    model = lesson.build_classification_model(n_in, n_out)
+    path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    again = lesson.save_and_reload(model, path)
+    return {"model": model, "again": again, "saved": os.path.isfile(path), "same": again is model}
+
+
+def test_save_and_reload_predicts_the_same(lesson, rng):
+    got = save_and_reload_in_the_worker(lesson, 20, 3)
+    assert got["saved"], "save the model to the given .keras path"
+    assert not got["same"], "return the model loaded back from the file"
+    x = rng.random((5, 20), dtype=np.float32)
     np.testing.assert_array_equal(
-        again.predict(x, verbose=0), before, err_msg="the reloaded model must predict the same"
+        got["again"].predict(x, verbose=0),
+        got["model"].predict(x, verbose=0),
+        err_msg="the reloaded model must predict the same",
     )

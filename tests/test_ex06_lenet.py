@@ -8,6 +8,7 @@ count_parameters is compared with Keras's own trainable weights.
 import numpy as np
 
 from workshop import data
+from workshop.grading.judge import seed
 
 # (name, kind, maps or units, kernel, stride) straight from the table.
 TABLE = [
@@ -42,8 +43,8 @@ def expected_shapes_and_params():
     return shapes, params
 
 
-def test_pad_to_32(lesson):
-    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+def test_pad_to_32(lesson, rng):
+    images = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
     padded = lesson.pad_to_32(images)
     assert padded.shape == (3, 32, 32, 1), f"expected (3, 32, 32, 1), got {padded.shape}"
     np.testing.assert_array_equal(
@@ -115,7 +116,8 @@ def test_lenet_learns(lesson, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSHOP_OFFLINE", "1")
     import keras
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)  # the judge's own shuffling
+    seed(lesson, 0)  # the attendee's initial weights
     images = data.load_mnist(limit=256)
     x = lesson.pad_to_32(images.x_train).astype("float32") / 255
     model = lesson.build_lenet5()

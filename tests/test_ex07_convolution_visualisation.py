@@ -3,19 +3,19 @@
 References: scipy.signal.correlate2d (the CNN operation has no kernel flip),
 a NumPy reshape for pooling, and (checks marked `keras`) Keras's Conv2D and
 pooling layers with the same weights, and a functional sub-model for the
-feature maps.
+feature maps. Inputs are drawn afresh each run (`rng`).
 """
 
 import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-RNG = np.random.default_rng(7)
+from workshop.grading.judge import scenario
 
 
 @pytest.mark.parametrize("shape, k", [((9, 9), 3), ((12, 7), 5), ((6, 10), 2), ((5, 5), 5)])
-def test_convolve_matches_scipy(lesson, shape, k):
-    image, kernel = RNG.normal(size=shape), RNG.normal(size=(k, k))
+def test_convolve_matches_scipy(lesson, shape, k, rng):
+    image, kernel = rng.normal(size=shape), rng.normal(size=(k, k))
     got = np.asarray(lesson.convolve2d(image, kernel))
     want = correlate2d(image, kernel, mode="valid")
     assert got.shape == want.shape, (
@@ -30,8 +30,8 @@ def test_convolve_matches_scipy(lesson, shape, k):
 
 
 @pytest.mark.parametrize("stride, padding", [(2, 0), (1, 1), (2, 1), (3, 2)])
-def test_convolve_stride_and_padding(lesson, stride, padding):
-    image, kernel = RNG.normal(size=(11, 13)), RNG.normal(size=(3, 3))
+def test_convolve_stride_and_padding(lesson, stride, padding, rng):
+    image, kernel = rng.normal(size=(11, 13)), rng.normal(size=(3, 3))
     want = correlate2d(np.pad(image, padding), kernel, mode="valid")[::stride, ::stride]
     got = np.asarray(lesson.convolve2d(image, kernel, stride=stride, padding=padding))
     assert got.shape == want.shape, (
@@ -57,8 +57,8 @@ def _ref_pool(x, size, stride, reduce):
 
 
 @pytest.mark.parametrize("size, stride", [(2, 2), (3, 3), (3, 2), (2, 1)])
-def test_pooling(lesson, size, stride):
-    x = RNG.normal(size=(10, 9))
+def test_pooling(lesson, size, stride, rng):
+    x = rng.normal(size=(10, 9))
     np.testing.assert_allclose(
         lesson.max_pool2d(x, size, stride), _ref_pool(x, size, stride, np.max), err_msg="max_pool2d"
     )
@@ -67,14 +67,14 @@ def test_pooling(lesson, size, stride):
         _ref_pool(x, size, stride, np.mean),
         err_msg="average_pool2d",
     )
-    x3 = RNG.normal(size=(8, 8, 3))
+    x3 = rng.normal(size=(8, 8, 3))
     got = np.asarray(lesson.max_pool2d(x3, size, stride))
     assert got.shape[-1] == 3, f"with channels (H, W, C) pool each channel: got shape {got.shape}"
     np.testing.assert_allclose(got, _ref_pool(x3, size, stride, np.max))
 
 
-def test_apply_filter(lesson):
-    image = RNG.uniform(0, 1, (20, 16))
+def test_apply_filter(lesson, rng):
+    image = rng.uniform(0, 1, (20, 16))
     edge = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float)
     want = np.clip(correlate2d(image, edge, mode="same"), 0, 1)
     got = np.asarray(lesson.apply_filter(image, "edge"))
@@ -96,8 +96,8 @@ def test_apply_filter(lesson):
 
 @pytest.mark.keras
 @pytest.mark.parametrize("stride", [1, 2])
-def test_convolve_matches_keras_conv2d(lesson, stride):
-    image, kernel = RNG.normal(size=(12, 12)), RNG.normal(size=(3, 3))
+def test_convolve_matches_keras_conv2d(lesson, stride, rng):
+    image, kernel = rng.normal(size=(12, 12)), rng.normal(size=(3, 3))
     got = np.asarray(lesson.convolve2d(image, kernel, stride=stride))
     import keras
 
@@ -111,8 +111,8 @@ def test_convolve_matches_keras_conv2d(lesson, stride):
 
 
 @pytest.mark.keras
-def test_pooling_matches_keras(lesson):
-    x = RNG.normal(size=(9, 9, 2)).astype("float32")
+def test_pooling_matches_keras(lesson, rng):
+    x = rng.normal(size=(9, 9, 2)).astype("float32")
     got_max, got_avg = (
         np.asarray(lesson.max_pool2d(x, 3, 2)),
         np.asarray(lesson.average_pool2d(x, 3, 2)),
@@ -141,15 +141,42 @@ def _layers():
     ]
 
 
-@pytest.mark.keras
-def test_feature_maps_of_an_unbuilt_sequential_model(lesson):
-    image = RNG.uniform(size=(12, 12)).astype("float32")
+@scenario
+def maps_of_an_unbuilt_model(lesson, image, kernels):
+    """An unbuilt Sequential (no Input: no .input until built or called), its weights given."""
     import keras
 
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(_layers())  # no Input: no .input until built or called
+    given = keras.initializers.Constant
+    c1, c2, dense = kernels
+    model = keras.Sequential(
+        [
+            keras.layers.Conv2D(4, 3, activation="relu", name="c1", kernel_initializer=given(c1)),
+            keras.layers.MaxPooling2D(2, name="p1"),
+            keras.layers.Conv2D(3, 3, name="c2", kernel_initializer=given(c2)),
+            keras.layers.Flatten(name="f"),
+            keras.layers.Dense(2, name="d", kernel_initializer=given(dense)),
+        ]
+    )
     maps = lesson.feature_maps(model, image)
+    return {"maps": maps, "model": model}
+
+
+@pytest.mark.keras
+def test_feature_maps_of_an_unbuilt_sequential_model(lesson, rng):
+    image = rng.uniform(size=(12, 12)).astype("float32")
+    kernels = [
+        rng.normal(0, 0.5, (3, 3, 1, 4)).astype("float32"),
+        rng.normal(0, 0.5, (3, 3, 4, 3)).astype("float32"),
+        rng.normal(0, 0.5, (27, 2)).astype("float32"),
+    ]
+    got = maps_of_an_unbuilt_model(lesson, image, kernels)
+    maps, model = got["maps"], got["model"]
+    import keras
+
     assert list(maps) == ["c1", "p1", "c2"], f"conv and pooling layers in order, got {list(maps)}"
+    np.testing.assert_array_equal(
+        model.get_layer("c1").get_weights()[0], kernels[0], err_msg="the model's weights changed"
+    )
     x = image[None, :, :, None]
     for layer in model.layers[:3]:
         x = layer(x)
@@ -164,8 +191,8 @@ def test_feature_maps_of_an_unbuilt_sequential_model(lesson):
 
 
 @pytest.mark.keras
-def test_feature_maps_of_a_functional_model(lesson):
-    image = RNG.uniform(size=(12, 12, 1)).astype("float32")
+def test_feature_maps_of_a_functional_model(lesson, rng):
+    image = rng.uniform(size=(12, 12, 1)).astype("float32")
     import keras
 
     inputs = keras.Input(shape=(12, 12, 1))

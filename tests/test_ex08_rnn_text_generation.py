@@ -8,6 +8,8 @@ random generators and compares frequencies with the probabilities asked for.
 import numpy as np
 import pytest
 
+from workshop.grading.judge import scenario, seed
+
 SPANISH = "\ufeffEn un lugar de la Mancha,\r\nde cuyo  nombre\tno quiero acordarme,\r\n\r\n\r\n\r\n¿Qué niño?   ¡Señor!\r\n"
 
 
@@ -59,8 +61,8 @@ def test_encode_decode(lesson):
 
 
 @pytest.mark.parametrize("window", [1, 3, 7])
-def test_make_windows(lesson, window):
-    indices = np.random.default_rng(0).integers(0, 50, 20)
+def test_make_windows(lesson, window, rng):
+    indices = rng.integers(0, 50, 20)
     X, y = lesson.make_windows(indices, window)
     want = np.lib.stride_tricks.sliding_window_view(indices, window)[:-1]
     assert np.shape(X) == (20 - window, window), (
@@ -72,8 +74,7 @@ def test_make_windows(lesson, window):
     )
 
 
-def test_sample_next_temperature_zero_is_argmax(lesson):
-    rng = np.random.default_rng(0)
+def test_sample_next_temperature_zero_is_argmax(lesson, rng):
     for _ in range(20):
         p = rng.dirichlet(np.ones(9))
         assert lesson.sample_next(p, 0, rng) == int(np.argmax(p)), (
@@ -81,22 +82,40 @@ def test_sample_next_temperature_zero_is_argmax(lesson):
         )
 
 
-def test_sample_next_follows_the_distribution(lesson):
-    p = np.array([0.6, 0.3, 0.1])
-    rng = np.random.default_rng(1)
-    draws = np.bincount([lesson.sample_next(p, 1.0, rng) for _ in range(4000)], minlength=3) / 4000
+@scenario
+def frequencies(lesson, p, temperature, draws, seed):
+    """How often sample_next picks each token in `draws` draws (in the worker: one request)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    picks = [lesson.sample_next(p, temperature, rng) for _ in range(draws)]
+    return np.bincount(picks, minlength=len(p)) / draws
+
+
+def test_sample_next_follows_the_distribution(lesson, rng):
+    p = rng.dirichlet(np.ones(3) * 3)
+    draw_seed = int(rng.integers(2**31))
     # 4000 draws: the standard error is at most 0.008; 0.04 is five of them.
     np.testing.assert_allclose(
-        draws, p, atol=0.04, err_msg="temperature 1 samples the distribution as it is"
+        frequencies(lesson, p, 1.0, 4000, draw_seed),
+        p,
+        atol=0.04,
+        err_msg="temperature 1 samples the distribution as it is",
     )
-    sharp = np.bincount([lesson.sample_next(p, 0.25, rng) for _ in range(4000)], minlength=3) / 4000
-    flat = np.bincount([lesson.sample_next(p, 4.0, rng) for _ in range(4000)], minlength=3) / 4000
     want_sharp = p**4 / np.sum(p**4)
     want_flat = p**0.25 / np.sum(p**0.25)
     np.testing.assert_allclose(
-        sharp, want_sharp, atol=0.04, err_msg="T=0.25: p^(1/T), renormalised"
+        frequencies(lesson, p, 0.25, 4000, draw_seed + 1),
+        want_sharp,
+        atol=0.04,
+        err_msg="T=0.25: p^(1/T), renormalised",
     )
-    np.testing.assert_allclose(flat, want_flat, atol=0.04, err_msg="T=4: flatter")
+    np.testing.assert_allclose(
+        frequencies(lesson, p, 4.0, 4000, draw_seed + 2),
+        want_flat,
+        atol=0.04,
+        err_msg="T=4: flatter",
+    )
 
 
 def test_text_model_shapes_and_training(lesson):
@@ -116,10 +135,10 @@ def test_text_model_shapes_and_training(lesson):
         f"one distribution over the vocabulary per window: want (4, 30), got {out.shape}"
     )
     np.testing.assert_allclose(out.sum(1), 1, atol=1e-5, err_msg="softmax output rows sum to 1")
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)  # the judge's own shuffling
+    seed(lesson, 0)  # the attendee's initial weights
     model = lesson.build_text_model(30, embedding_dim=8, units=16, cell="gru")
-    rng = np.random.default_rng(0)
-    X = rng.integers(0, 30, (64, 6))
+    X = np.random.default_rng(0).integers(0, 30, (64, 6))
     y = X[:, -1]  # learnable: repeat the last token
     before = model.evaluate(X, y, verbose=0)
     model.fit(X, y, epochs=25, batch_size=8, verbose=0)
@@ -131,9 +150,7 @@ def test_text_model_shapes_and_training(lesson):
 
 
 def test_generate_is_greedy_at_temperature_zero(lesson):
-    import keras
-
-    keras.utils.set_random_seed(0)
+    seed(lesson, 0)
     vocab = lesson.build_vocabulary(
         ["en", "un", "lugar", "de", "la", "mancha", ",", "de", "cuyo", "nombre"]
     )

@@ -1,107 +1,136 @@
-"""A pytest plugin the grader loads: one JSON line per check, written as it happens.
+"""The judge's pytest plugin: start the worker early, hand checks their `lesson`, report verdicts.
 
-Loaded with `-p workshop.grading.plugin --grading-report=FILE`. Lines are
-flushed one by one, so a run that dies half-way (os._exit, a kill) still
-leaves what it got through. It also notes whether attendee code tampered
-with the checks' expectations or the assertion helpers while it ran.
+Loaded by `workshop.grading.judge_main`, which has read the run's settings
+(the worker to start, the report pipe, a one-time key) and started the
+worker before pytest. Each verdict goes to
+the report pipe as a JSON line signed with the key, so a line written by
+anyone else is noticed. With `wait_go`, the judge starts the worker (and
+TensorFlow, where the module needs it) and then waits for a second line,
+`go`, before running the checks: `workshop watch` keeps such a pair ready.
+
+Without it (a maintainer running pytest directly, or CI
+grading the solutions), the `lesson` fixture starts a worker of its own.
 """
 
 from __future__ import annotations
 
-import builtins
 import hashlib
+import hmac
 import json
+import os
+import secrets
+import shutil
 import sys
-import traceback
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from workshop.grading import judge, spawn, wire
+
 MAX_TEXT = 20_000
-_GUARDED_BUILTINS = (
-    "len",
-    "abs",
-    "all",
-    "any",
-    "min",
-    "max",
-    "sum",
-    "isinstance",
-    "round",
-    "float",
-)
+_STATE = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser):
-    parser.addoption("--grading-report", default=None, help="JSON-lines file for the grader")
-    parser.addoption(
-        "--grading-stack-dump",
+    group = parser.getgroup("workshop grading")
+    group.addoption(
+        "--grading-seed",
+        type=int,
         default=None,
-        help="SECONDS:FILE: write every thread's stack to FILE after SECONDS (shows where a loop hangs)",
+        help="seed for the inputs checks draw (default: a fresh one each run)",
     )
 
 
-def _fingerprint(value) -> str:
-    try:
-        import numpy as np
-
-        if isinstance(value, np.ndarray):
-            return hashlib.sha256(value.tobytes() + str(value.shape).encode()).hexdigest()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(value, (int, float, str, bytes, bool, type(None))):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_fingerprint(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return (
-            "{"
-            + ",".join(f"{k!r}:{_fingerprint(v)}" for k, v in sorted(value.items(), key=repr))
-            + "}"
-        )
-    if callable(value):
-        return f"callable:{id(value)}:{id(getattr(value, '__code__', None))}"
-    return f"id:{id(value)}"
+# --------------------------------------------------------------------------- report
 
 
-def _guarded(session) -> dict[str, str]:
-    """What attendee code must not change: test-module globals and assertion helpers."""
-    marks = {f"builtins.{n}": _fingerprint(getattr(builtins, n)) for n in _GUARDED_BUILTINS}
-    marks["builtins.AssertionError"] = f"id:{id(builtins.AssertionError)}"
-    marks["pytest.approx"] = _fingerprint(pytest.approx)
-    marks["pytest.raises"] = _fingerprint(pytest.raises)
-    np = sys.modules.get("numpy")
-    if np is not None:
-        for name in ("assert_allclose", "assert_array_equal", "assert_array_almost_equal"):
-            marks[f"numpy.testing.{name}"] = _fingerprint(getattr(np.testing, name))
-        for name in ("allclose", "isclose", "array_equal"):
-            marks[f"numpy.{name}"] = _fingerprint(getattr(np, name))
-    for item in session.items:
-        module = item.module
-        for name, value in vars(module).items():
-            if not name.startswith("__") and not isinstance(value, type(sys)):
-                marks[f"{module.__name__}.{name}"] = _fingerprint(value)
-    return marks
+class Reporter:
+    """Signed JSON lines to the runner: verdicts cannot be forged by whoever shares the pipe."""
 
-
-class _Reporter:
-    def __init__(self, path: str):
-        self.path = Path(path)
-        self.fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed at session end
-        self.before: dict[str, str] = {}
+    def __init__(self, fd: int, key: bytes):
+        self.fh = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
+        self.key = key
+        self.seq = 0
 
     def write(self, record: dict) -> None:
-        self.fh.write(json.dumps(record) + "\n")
-        self.fh.flush()
+        record = {**record, "seq": self.seq}
+        self.seq += 1
+        body = json.dumps(record, sort_keys=True)
+        mac = hmac.new(self.key, body.encode(), hashlib.sha256).hexdigest()
+        try:
+            self.fh.write(json.dumps({"body": body, "mac": mac}) + "\n")
+            self.fh.flush()
+        except OSError:  # the runner is gone: nothing left to tell
+            pass
+
+
+def _frames_of(exc: BaseException) -> list[dict]:
+    import traceback
+
+    return [
+        {"file": f.filename, "line": f.lineno, "func": f.name, "mine": False}
+        for f in traceback.extract_tb(exc.__traceback__)
+    ]
+
+
+def describe(exc: BaseException) -> list[dict]:
+    """The exception chain of a failed check, with the worker's own frames where it came from."""
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen and len(chain) < 8:
+        seen.add(id(exc))
+        if isinstance(exc, wire.RemoteError):
+            chain.extend({**entry, "remote": True} for entry in exc.remote_chain)
+        else:
+            entry = {
+                "type": type(exc).__name__,
+                "message": str(exc)[:4000],
+                "frames": _frames_of(exc),
+            }
+            if isinstance(exc, judge.WorkerGone):
+                entry["worker_exit"] = exc.returncode
+            chain.append(entry)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
+def format_failure(exc: BaseException, chain: list[dict]) -> str:
+    """A failed check as an attendee reads it: their code's frames, then the check's own lines."""
+    import linecache
+    import traceback
+
+    parts = []
+    for entry in reversed([e for e in chain if e.get("remote")]):
+        lines = ["In your code (most recent call last):"]
+        for f in entry.get("frames", []):
+            lines.append(f'  File "{f["file"]}", line {f["line"]}, in {f["func"]}')
+        lines.append(f"{entry.get('type')}: {entry.get('message')}")
+        parts.append("\n".join(lines))
+    checks = ["In the check (most recent call last):"]
+    for f in traceback.extract_tb(exc.__traceback__):
+        if "/tests/" in f.filename.replace("\\", "/"):
+            code = linecache.getline(f.filename, f.lineno).strip()
+            checks.append(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n    {code}')
+    try:
+        message = str(exc)
+    except Exception:
+        message = "?"
+    checks.append(f"{type(exc).__name__}: {message}")
+    parts.append("\n".join(checks))
+    return "\n\n".join(parts)[-MAX_TEXT:]
+
+
+class _Verdicts:
+    def __init__(self, reporter: Reporter):
+        self.reporter = reporter
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session):
-        self.before = _guarded(session)
-        self.write({"event": "collected", "count": len(session.items)})
+        self.reporter.write({"event": "collected", "count": len(session.items)})
 
     def pytest_collectreport(self, report):
         if report.failed:
-            self.write(
+            self.reporter.write(
                 {
                     "event": "collect_error",
                     "nodeid": report.nodeid,
@@ -121,46 +150,95 @@ class _Reporter:
                 "outcome": report.outcome,
             }
             if call.excinfo is not None and report.outcome != "passed":
-                exc = call.excinfo.value
-                chain = []
-                while exc is not None and len(chain) < 5:
-                    frames = [
-                        {"file": f.filename, "line": f.lineno, "func": f.name}
-                        for f in traceback.extract_tb(exc.__traceback__)
-                    ]
-                    chain.append(
-                        {"type": type(exc).__name__, "message": str(exc)[:4000], "frames": frames}
-                    )
-                    exc = exc.__cause__ or exc.__context__
-                record["exceptions"] = chain
-                record["text"] = str(report.longreprtext)[:MAX_TEXT]
-            self.write(record)
+                record["exceptions"] = describe(call.excinfo.value)
+                record["text"] = format_failure(call.excinfo.value, record["exceptions"])
+            self.reporter.write(record)
         return report
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session):
+        state = session.config.stash[_STATE]
+        if state["settings"].get("wait_go"):
+            line = state["control"].readline()
+            if line.strip() != "go":
+                pytest.exit("the grader went away", returncode=3)
+        return (yield)
+
     def pytest_sessionfinish(self, session, exitstatus):
-        if self.before:
-            after = _guarded(session)
-            changed = sorted(k for k, v in self.before.items() if after.get(k) != v)
-            if changed:
-                self.write({"event": "tampered", "names": changed[:20]})
-        self.write({"event": "finished", "exitstatus": int(exitstatus)})
-        self.fh.close()
+        state = session.config.stash.get(_STATE, None)
+        connection = state and state.get("connection")
+        if connection is not None:
+            connection.close()
+        self.reporter.write({"event": "finished", "exitstatus": int(exitstatus)})
 
 
-_dump_file = None
+# --------------------------------------------------------------------------- set-up
 
 
 def pytest_configure(config):
-    global _dump_file
-    path = config.getoption("--grading-report")
-    if path:
-        config.pluginmanager.register(_Reporter(path), "workshop-grading-reporter")
-    dump = config.getoption("--grading-stack-dump")
-    if dump:
-        import faulthandler
+    state = {"settings": {}, "connection": None, "spec": None}
+    config.stash[_STATE] = state
+    if spawn.SETTINGS is None:
+        return
+    settings, state["control"] = spawn.SETTINGS
+    state["settings"] = settings
+    reporter = Reporter(settings["report_fd"], bytes.fromhex(settings["key"]))
+    config.pluginmanager.register(_Verdicts(reporter), "workshop-grading-verdicts")
+    reporter.write({"event": "seed", "seed": settings["seed"]})
+    spec = judge.WorkerSpec(**settings["spec"])
+    state["spec"] = spec
+    state["connection"] = judge.Connection(*spawn.PRESTARTED)
+    if spec.preload == "tf-now":
+        # The judge rebuilds models and computes references with Keras: load it
+        # now, while the worker loads TensorFlow too (two processes, two cores).
+        import keras  # noqa: F401
 
-        seconds, target = dump.split(":", 1)
-        _dump_file = open(target, "w")  # noqa: SIM115 - must stay open until the watchdog fires
-        # A watchdog thread, not a signal: attendee code that installs its own
-        # SIGALRM handler or blocks signals cannot stop it.
-        faulthandler.dump_traceback_later(float(seconds), exit=False, file=_dump_file)
+
+def grading_seed(config) -> int:
+    """The seed of this run's drawn inputs: given, or fresh (and reported)."""
+    state = config.stash[_STATE]
+    if "seed" not in state:
+        given = config.getoption("--grading-seed")
+        state["seed"] = state["settings"].get("seed", given)
+        if state["seed"] is None:
+            state["seed"] = secrets.randbits(32)
+    return state["seed"]
+
+
+def lesson_for(config, module_id: str, target: str | None):
+    """The `lesson` fixture's body: the runner's worker, or one started here."""
+    state = config.stash[_STATE]
+    if state["connection"] is not None:
+        yield judge.load(state["connection"], state["spec"])
+        return
+    from workshop import ROOT
+    from workshop.catalog import find_module
+    from workshop.grading.loader import target_dir
+
+    path = target_dir(target, ROOT) / f"{module_id}.py"
+    module = find_module(module_id)
+    home = tempfile.mkdtemp(prefix="workshop-worker-")
+    spec = judge.WorkerSpec(
+        lesson_path=str(path),
+        module_id=module_id,
+        display=_display(path, ROOT),
+        preload="tf" if module.tf else "numpy",
+        memory_mb=0 if module.tf else module.memory,
+        private_dir=home,
+    )
+    connection = judge.start(spec)
+    try:
+        yield judge.load(connection, spec)
+    finally:
+        connection.close()
+        from workshop.grading import procs
+
+        procs.kill_tree(connection.proc.pid)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)

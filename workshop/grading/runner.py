@@ -1,17 +1,28 @@
-"""Run one module's checks in a subprocess with a time and memory limit; classify the outcome.
+"""Grade one module: a judge process makes the verdicts, a worker process runs the attendee's code.
 
-Whatever the attendee's code does (loop forever, exit the interpreter, eat
-all memory, print megabytes, install signal handlers, tamper with the
-checks) the grader keeps running and says what happened in one paragraph.
+The runner (this module, in the `workshop` command) starts the judge —
+pytest with the grading checks and `workshop.grading.plugin` — which starts
+the worker. Attendee code runs only in the worker (under bubblewrap with
+`sandbox=True`); the judge asks it for values and asserts on them. The
+runner reads the judge's signed verdicts from a pipe, keeps only the tail
+of anything printed, enforces the time and memory limits, kills every
+process of the check when it ends (passed or not), and explains the
+outcome in one paragraph that points at the file and line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,6 +32,8 @@ from pathlib import Path
 
 from workshop import ROOT
 from workshop.catalog import Module
+from workshop.grading import procs
+from workshop.grading.spawn import WorkerSpec
 from workshop.grading.loader import target_dir
 
 # Outcome classes, in the order an attendee meets them.
@@ -30,11 +43,14 @@ FAILED = "failed"
 ERROR = "error"
 IMPORT_ERROR = "import_error"
 SYNTAX_ERROR = "syntax_error"
+UNREADABLE = "unreadable"
 TIMEOUT = "timeout"
 CRASHED = "crashed"
 OUT_OF_MEMORY = "out_of_memory"
 TAMPERED = "tampered"
-_IMPORT_TYPES = ("ImportError", "ModuleNotFoundError", "NameError", "AttributeError")
+
+JUDGE_MEMORY_MB = 6000  # the judge rebuilds models and computes references; far above need
+STACK_INTERVAL = 1.0  # seconds between the worker's stack dumps (for where a timeout was)
 
 
 @dataclass
@@ -50,11 +66,19 @@ class CheckResult:
     file: str | None = None
     line: int | None = None
     tests: dict[str, str] = field(default_factory=dict)  # check name -> outcome
+    seed: int | None = None  # the seed of the inputs the checks drew
     details: str = ""  # everything, for -v
 
     @property
     def ok(self) -> bool:
         return self.status == PASSED
+
+    @property
+    def reason(self) -> str:
+        """The message's first sentence, on one line (for a CSV cell)."""
+        text = " ".join(self.message.split())
+        m = re.match(r"(.+?[.!?])(\s|$)", text)
+        return (m.group(1) if m else text)[:300]
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -69,23 +93,28 @@ def _rel(path: str | Path, root: Path) -> str:
         return str(path)
 
 
-def syntax_check(path: Path, root: Path = ROOT) -> CheckResult | None:
-    """Compile the file without running it; a SyntaxError becomes a result."""
+def syntax_check(path_or_text: Path | str, root: Path = ROOT, display: str | None = None):
+    """Compile without running; a SyntaxError (or an unreadable file) becomes a result."""
+    if isinstance(path_or_text, Path):
+        display = display or _rel(path_or_text, root)
+        try:
+            source = procs.read_submission(path_or_text)
+        except procs.UnreadableSubmission as exc:
+            return CheckResult(path_or_text.stem, UNREADABLE, str(exc), file=display)
+    else:
+        source = path_or_text
+    stem = Path(display or "lesson").stem
     try:
-        source = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return CheckResult(path.stem, SYNTAX_ERROR, f"{_rel(path, root)} is not UTF-8 text: {exc}")
-    try:
-        compile(source, str(path), "exec")
+        compile(source, display or "<lesson>", "exec", dont_inherit=True)
     except SyntaxError as exc:
-        where = f"{_rel(path, root)}, line {exc.lineno}"
+        where = f"{display}, line {exc.lineno}"
         text = (exc.text or "").rstrip("\n")
         caret = ""
         if text and exc.offset:
             stripped = text.lstrip()
             caret = f"\n        {stripped}\n        {' ' * max(exc.offset - 1 - (len(text) - len(stripped)), 0)}^"
         return CheckResult(
-            path.stem,
+            stem,
             SYNTAX_ERROR,
             f"Python cannot read {where}: {exc.msg}.{caret}\nNothing was run. Fix that line"
             + (
@@ -93,72 +122,38 @@ def syntax_check(path: Path, root: Path = ROOT) -> CheckResult | None:
                 if "never closed" in exc.msg or "invalid syntax" in exc.msg or "expected" in exc.msg
                 else "."
             ),
-            file=_rel(path, root),
+            file=display,
             line=exc.lineno,
         )
+    except ValueError as exc:  # e.g. "source code string cannot contain null bytes"
+        return CheckResult(stem, UNREADABLE, f"{display} cannot be compiled: {exc}", file=display)
     return None
 
 
-def _limit_memory(megabytes: int):
-    def apply():  # runs in the child before exec
-        os.setsid()
-        if megabytes and sys.platform.startswith("linux"):
-            import resource
-
-            limit = megabytes * 2**20
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    return apply
+# --------------------------------------------------------------------------- classification
 
 
-def _tree_rss(pid: int) -> int:
-    try:
-        import psutil
-
-        proc = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
-    except Exception:
-        return 0
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-def _read_records(path: Path) -> list[dict]:
-    records = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # the process died mid-line
-    return records
-
-
-def _attendee_frame(record: dict, lesson_file: Path) -> tuple[int | None, str | None]:
-    """The deepest frame inside the attendee's file: (line, function)."""
-    target = str(lesson_file.resolve())
-    best = (None, None)
-    for exc in record.get("exceptions", []):
-        for f in exc["frames"]:
-            if str(Path(f["file"]).resolve()) == target:
+def _attendee_frame(chain: list[dict]) -> tuple[int | None, str | None]:
+    """The innermost frame in the attendee's own file: (line, function)."""
+    for exc in chain:
+        best = (None, None)
+        for f in exc.get("frames", []):
+            if f.get("mine"):
                 best = (f["line"], f["func"])
         if best[0] is not None:
             return best
-    return best
+    return None, None
 
 
-def _stuck_at(stacks: str, lesson_file: Path) -> tuple[int | None, str | None]:
-    """From faulthandler's dump: the innermost frame in the attendee's file (line, function)."""
-    target = str(lesson_file.resolve())
+def stuck_at(stacks: str, lesson_path: str) -> tuple[int | None, str | None]:
+    """From the worker's last stack dump: the innermost frame in the attendee's file."""
+    dumps = re.split(r"(?m)^(?=Thread 0x|Current thread|Stack \(most recent call first\))", stacks)
     pattern = re.compile(r'File "(.+)", line (\d+) in (\S+)')
-    for line in stacks.splitlines():  # faulthandler lists the innermost frame first
-        m = pattern.search(line)
-        if m and str(Path(m.group(1)).resolve()) == target:
-            return int(m.group(2)), m.group(3)
+    for dump in reversed([d for d in dumps if 'File "' in d]):
+        for line in dump.splitlines():  # innermost frame first
+            m = pattern.search(line)
+            if m and m.group(1) == lesson_path:
+                return int(m.group(2)), m.group(3)
     return None, None
 
 
@@ -166,43 +161,34 @@ def _clean_name(nodeid: str) -> str:
     return nodeid.split("::")[-1]
 
 
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(code).name
+    except ValueError:
+        return f"signal {code}"
+
+
 def classify(
-    module: Module,
-    records: list[dict],
-    lesson_file: Path,
-    root: Path,
-    returncode: int | None,
-    output: str,
-) -> CheckResult:
-    """Turn the plugin's records into one CheckResult and its paragraph."""
-    rel = _rel(lesson_file, root)
-    tests = {}
+    module: Module, records: list[dict], display: str, returncode: int | None, output: str
+):
+    """Turn the judge's verdicts into one CheckResult and its paragraph."""
+    rel = display
+    tests: dict[str, str] = {}
     failures = []
     for r in records:
         if r.get("event") == "test":
-            name = _clean_name(r["nodeid"])
-            if r["outcome"] == "passed" and r["when"] == "call":
+            name = _clean_name(str(r.get("nodeid", "?")))
+            if r.get("outcome") == "passed" and r.get("when") == "call":
                 tests.setdefault(name, "passed")
-            elif r["outcome"] != "passed":
-                tests[name] = r["outcome"] if r["when"] == "call" else "error"
+            elif r.get("outcome") != "passed":
+                tests[name] = r["outcome"] if r.get("when") == "call" else "error"
                 failures.append(r)
     passed = sum(1 for v in tests.values() if v == "passed")
     collected = next((r["count"] for r in records if r.get("event") == "collected"), len(tests))
     finished = any(r.get("event") == "finished" for r in records)
-    base = dict(passed=passed, total=collected, tests=tests)
+    seed = next((r.get("seed") for r in records if r.get("event") == "seed"), None)
+    base = dict(passed=passed, total=collected, tests=tests, seed=seed)
 
-    tampered = next((r for r in records if r.get("event") == "tampered"), None)
-    if tampered:
-        names = ", ".join(tampered["names"][:5])
-        return CheckResult(
-            module.id,
-            TAMPERED,
-            f"{rel} changed what the checks compare against while it ran ({names}). "
-            "Grading code must be left alone: remove whatever in your file edits the tests, "
-            "numpy.testing, pytest or builtins, then check again.",
-            file=rel,
-            **base,
-        )
     collect_errors = [r for r in records if r.get("event") == "collect_error"]
     if collect_errors:
         return CheckResult(
@@ -210,12 +196,9 @@ def classify(
             ERROR,
             f"The checks for {module.id} could not be loaded (a problem in the toolkit, not in "
             f"your code). Run `workshop check {module.number} -v` and tell the instructor.",
-            details=collect_errors[0]["text"],
+            details=str(collect_errors[0].get("text", "")),
             **base,
         )
-    if not finished and not failures and returncode not in (0, 1):
-        return _crash(module, returncode, rel, base, output)
-
     if not failures:
         if finished and collected and passed == collected:
             return CheckResult(
@@ -225,43 +208,47 @@ def classify(
                 **base,
             )
         if not finished:
-            return _crash(module, returncode, rel, base, output)
+            return _crash(module, returncode, rel, base, output, who="grading")
         return CheckResult(module.id, ERROR, f"No checks ran for {module.id}.", **base)
 
     first = failures[0]
     chain = first.get("exceptions") or [{"type": "?", "message": "", "frames": []}]
-    line, func = _attendee_frame(first, lesson_file)
+    line, func = _attendee_frame(chain)
     where = f"{rel}, line {line}" + (f" (in {func})" if func else "") if line else rel
-    details = first.get("text", "")
-    test = _clean_name(first["nodeid"])
-    types = [e["type"] for e in chain]
+    details = str(first.get("text", ""))
+    test = _clean_name(str(first.get("nodeid", "?")))
+    types = [e.get("type") for e in chain]
     top = chain[0]
 
+    gone = next((e for e in chain if e.get("type") == "WorkerGone"), None)
+    if gone is not None:
+        return _crash(module, gone.get("worker_exit"), rel, base, output, who="worker", test=test)
     if "LessonImportError" in types:
-        cause = chain[1] if len(chain) > 1 else top
-        line, func = _attendee_frame({"exceptions": chain[1:]}, lesson_file)
+        causes = chain[types.index("LessonImportError") + 1 :] or [top]
+        cause = causes[0]
+        line, func = _attendee_frame(causes)
         where = f"{rel}, line {line}" if line else rel
-        status = IMPORT_ERROR
-        if cause["type"] in ("MemoryError",):
-            status = OUT_OF_MEMORY
+        status = OUT_OF_MEMORY if cause.get("type") == "MemoryError" else IMPORT_ERROR
         hint = {
             "ModuleNotFoundError": "Is the module name spelled right, and is it installed "
             "(`workshop env` checks)?",
             "ImportError": "Is the name spelled right?",
             "NameError": "A name is used before it is defined or imported.",
-        }.get(cause["type"], "The code at the top level of the file failed when it was loaded.")
+            "SystemExit": "Do not call sys.exit() or exit() in a lesson file.",
+        }.get(cause.get("type"), "The code at the top level of the file failed when it was loaded.")
         return CheckResult(
             module.id,
             status,
-            f"{where}: the file could not be loaded: {cause['type']}: {cause['message']}. "
+            f"{where}: the file could not be loaded: {cause.get('type')}: {cause.get('message')}. "
             f"{hint} No check could run.",
             file=rel,
             line=line,
             details=details,
             **base,
         )
-    if top["type"] == "NotImplementedError" and top["message"].startswith("TODO"):
-        todo = top["message"].removeprefix("TODO:").strip()
+    message = str(top.get("message", ""))
+    if top.get("type") == "NotImplementedError" and message.startswith("TODO"):
+        todo = message.removeprefix("TODO:").strip()
         return CheckResult(
             module.id,
             NOT_STARTED if passed == 0 else FAILED,
@@ -277,8 +264,8 @@ def classify(
             details=details,
             **base,
         )
-    if top["type"] == "AssertionError":
-        msg = top["message"].split("\nassert ")[0].strip() or "an assertion failed"
+    if top.get("type") in ("AssertionError", "ModelRefused") and not top.get("remote"):
+        msg = message.split("\nassert ")[0].strip() or "an assertion failed"
         return CheckResult(
             module.id,
             FAILED,
@@ -289,7 +276,7 @@ def classify(
             details=details,
             **base,
         )
-    if top["type"] == "MemoryError":
+    if top.get("type") == "MemoryError":
         return CheckResult(
             module.id,
             OUT_OF_MEMORY,
@@ -300,7 +287,7 @@ def classify(
             details=details,
             **base,
         )
-    if top["type"] == "RecursionError":
+    if top.get("type") == "RecursionError":
         return CheckResult(
             module.id,
             ERROR,
@@ -315,7 +302,7 @@ def classify(
         module.id,
         ERROR,
         f"{passed} of {collected} checks pass. While {test} ran, your code raised "
-        f"{top['type']}: {top['message'][:500]}\nLook at {where}.",
+        f"{top.get('type')}: {message[:500]}\nLook at {where}.",
         file=rel,
         line=line,
         details=details,
@@ -323,23 +310,344 @@ def classify(
     )
 
 
-def _crash(module, returncode, rel, base, output) -> CheckResult:
+def _crash(module, returncode, rel, base, output, who="grading", test=None) -> CheckResult:
     if returncode is not None and returncode < 0:
-        sig = signal.Signals(-returncode).name
+        sig = _signal_name(-returncode)
         how = f"was killed by {sig}"
         if sig == "SIGKILL":
             how += " (often: the system ran out of memory)"
+    elif returncode is not None and returncode > 128 and who == "worker":
+        how = f"was killed by {_signal_name(returncode - 128)}"
     else:
-        how = f"exited with code {returncode}"
+        how = f"exited with code {returncode}" if returncode is not None else "ended"
+    process = "The process running your code" if who == "worker" else "The grading process"
+    during = f" while {test} ran" if test else ""
     return CheckResult(
         module.id,
         CRASHED,
-        f"The grading process {how} before the checks finished: something in {rel} ends "
-        "the program (sys.exit, os._exit, a crash in a library). Remove it and check again.",
+        f"{process} {how}{during}, before the checks finished: something in {rel} ends "
+        "the program (sys.exit, os._exit, a signal, a crash in a library). Remove it and "
+        "check again.",
         file=rel,
         details=output[-5000:],
         **base,
     )
+
+
+def imports_tensorflow(source: str) -> bool:
+    """Does the lesson import TensorFlow or Keras when it is loaded? (read, never run)"""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue  # a function's own imports run when it is called
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        if any(n.split(".")[0] in ("tensorflow", "keras") for n in names):
+            if _at_top_level(tree, node):
+                return True
+    return False
+
+
+def _at_top_level(tree, target) -> bool:
+    """True when `target` is not inside a function or class body."""
+    import ast
+
+    def walk(node, inside):
+        for child in ast.iter_child_nodes(node):
+            if child is target:
+                return not inside
+            nested = inside or isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+            )
+            found = walk(child, nested)
+            if found is not None:
+                return found
+        return None
+
+    return bool(walk(tree, False))
+
+
+# --------------------------------------------------------------------------- the judge's report
+
+
+def read_report(lines: list[bytes], key: bytes) -> tuple[list[dict], bool]:
+    """Verify and decode the judge's signed lines: (records, forged?)."""
+    records, forged, expected = [], False, 0
+    for raw in lines:
+        try:
+            outer = json.loads(raw)
+            body, mac = outer["body"], outer["mac"]
+            good = hmac.compare_digest(
+                hmac.new(key, body.encode(), hashlib.sha256).hexdigest(), str(mac)
+            )
+            record = json.loads(body) if good else None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            good, record = False, None
+        if not good or not isinstance(record, dict) or record.get("seq") != expected:
+            forged = True
+            continue
+        expected += 1
+        records.append(record)
+    return records, forged
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _judge_env(root: Path, home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith(("PYTEST_", "WORKSHOP_TARGET")):
+            env.pop(key)
+    env.update(
+        PYTHONDONTWRITEBYTECODE="1",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        MPLBACKEND="Agg",
+        WORKSHOP_OFFLINE="1",  # checks compare with the stand-in data; never download
+        KERAS_HOME=str(home / "keras"),
+        MPLCONFIGDIR=str(home / "matplotlib"),
+    )
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    return env
+
+
+def _remove(path: Path) -> None:
+    def make_writable(func, target, _exc):
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(target), stat.S_IRWXU)
+            os.chmod(target, stat.S_IRWXU)
+            func(target)
+
+    shutil.rmtree(path, onerror=make_writable)
+
+
+class PendingCheck:
+    """A judge and its worker, started and (with `wait=True`) waiting for `go()`.
+
+    `workshop watch` keeps one ready, so a save is graded without paying for
+    Python's and TensorFlow's start-up.
+    """
+
+    def __init__(
+        self,
+        module: Module,
+        display: str,
+        root: Path = ROOT,
+        timeout: float | None = None,
+        memory_mb: int | None = None,
+        extra_args: list[str] | None = None,
+        sandbox: bool = False,
+        seed: int | None = None,
+        wait: bool = False,
+        source: str | None = None,
+    ):
+        self.module, self.display, self.root = module, display, root
+        self.timeout = module.timeout if timeout is None else timeout
+        self.memory_mb = module.memory if memory_mb is None else memory_mb
+        self.wait = wait
+        self.finished = False
+        self.home = Path(tempfile.mkdtemp(prefix="workshop-check-"))
+        self.private = self.home / "submission"
+        self.private.mkdir(mode=0o700)
+        self.key = secrets.token_bytes(32)
+        self.token = secrets.token_hex(16)
+        self.copy = self.private / f"{module.id}.py"
+        spec = WorkerSpec(
+            lesson_path=str(self.copy),
+            module_id=module.id,
+            display=display,
+            # TensorFlow is loaded at start by both processes when the checks will
+            # surely need it (the lesson imports it at its top, or `watch` keeps
+            # the pair waiting); otherwise only once the worker is idle.
+            preload="numpy"
+            if not module.tf
+            else ("tf-now" if wait or (source and imports_tensorflow(source)) else "tf"),
+            # TensorFlow reserves huge address ranges: TF modules are watched by
+            # resident memory instead of an address-space limit.
+            memory_mb=0 if module.tf else self.memory_mb,
+            sandbox=sandbox,
+            private_dir=str(self.private),
+            stack_after=STACK_INTERVAL,
+            env={procs.TOKEN_VAR: self.token},
+        )
+        self.lesson_path = spec.worker_path()
+        if source is not None:  # written before the judge starts: the worker may load it at once
+            self.copy.write_text(source, encoding="utf-8")
+        control_r, control_w = os.pipe()
+        report_r, report_w = os.pipe()
+        stack_r, stack_w = os.pipe()
+        out_r, out_w = os.pipe()
+        settings = {
+            "key": self.key.hex(),
+            "report_fd": report_w,
+            "stack_fd": stack_w,
+            "output_fd": out_w,
+            "seed": secrets.randbits(32) if seed is None else int(seed),
+            "wait_go": wait,
+            "spec": dataclasses.asdict(spec),
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "workshop.grading.judge_main",
+            str(control_r),
+            str(module.test_path(root)),
+            "-q",
+            "--tb=no",  # the plugin writes each failure itself, with the worker's frames
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:anyio",  # an unused plugin that costs start-up time
+            *(extra_args or []),
+        ]
+        self.start = time.perf_counter()
+        kwargs = {"start_new_session": True} if os.name == "posix" else {}
+        self.judge = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=_judge_env(root, self.home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(control_r, report_w, stack_w, out_w),
+            **kwargs,
+        )
+        for fd in (control_r, report_w, stack_w, out_w):
+            os.close(fd)
+        self.control = os.fdopen(control_w, "wb")
+        self.report = procs.Lines(os.fdopen(report_r, "rb"))
+        self.stacks = procs.Tail(os.fdopen(stack_r, "rb"), limit=400_000)
+        self.output = procs.Tail(os.fdopen(out_r, "rb"))
+        self.judge_output = procs.Tail(self.judge.stdout)
+        self.control.write((json.dumps(settings) + "\n").encode())
+        self.control.flush()
+
+    def go(self, source: str | None = None) -> CheckResult:
+        """Grade now (`source`: the lesson's text, when not given at start); return the result."""
+        if source is not None:
+            self.copy.write_text(source, encoding="utf-8")
+        start = time.perf_counter() if self.wait else self.start
+        killed_for = None
+        try:
+            if self.wait:
+                self.control.write(b"go\n")
+                self.control.flush()
+        except OSError:
+            pass  # the judge died while waiting: classified below
+        deadline = start + self.timeout
+        while self.judge.poll() is None and not self.report.finished.is_set():
+            now = time.perf_counter()
+            if now > deadline:
+                killed_for = TIMEOUT
+            elif self.memory_mb and procs.tree_rss(self.judge.pid, include_root=False) > (
+                self.memory_mb * 2**20
+            ):
+                killed_for = OUT_OF_MEMORY
+            elif procs.tree_rss(self.judge.pid, include_root=True) > (
+                (self.memory_mb + JUDGE_MEMORY_MB) * 2**20
+            ):
+                killed_for = OUT_OF_MEMORY
+            if killed_for:
+                break
+            time.sleep(0.05)
+        duration = time.perf_counter() - start
+        self.close()
+        records, forged = read_report(self.report.wait(5), self.key)
+        return self._result(records, forged, killed_for, duration)
+
+    def close(self) -> None:
+        """Kill every process of this check (judge, worker, anything they started)."""
+        if self.finished:
+            return
+        self.finished = True
+        procs.kill_tree(self.judge.pid, self.token)
+        with contextlib.suppress(OSError):
+            self.control.close()
+        self.judge.wait()
+
+    def discard(self) -> None:
+        self.close()
+        _remove(self.home)
+
+    def _result(self, records, forged, killed_for, duration) -> CheckResult:
+        module, rel = self.module, self.display
+        output = self.output.text()
+        judge_output = self.judge_output.text()
+        stacks = self.stacks.text()
+        _remove(self.home)
+        if forged or self.report.overflow:
+            result = CheckResult(
+                module.id,
+                TAMPERED,
+                f"Something wrote into the grader's report while {rel} was checked: the verdict "
+                "cannot be trusted. Remove whatever in your file reaches outside it (other "
+                "processes, files, /proc), then check again.",
+                file=rel,
+            )
+        elif killed_for == TIMEOUT:
+            done = [r for r in records if r.get("event") == "test" and r.get("when") == "call"]
+            running = "" if not done else f" after {len(done)} checks had finished"
+            line, func = stuck_at(stacks, self.lesson_path)
+            where = (
+                f" It was stopped while running line {line} (in {func})."
+                if line
+                else " The run was stopped."
+            )
+            result = CheckResult(
+                module.id,
+                TIMEOUT,
+                f"The checks did not finish within {self.timeout:.0f} s{running}: {rel} probably "
+                "loops forever (a `while` whose condition never becomes false?) or trains far too "
+                f"long.{where}",
+                file=rel,
+                line=line,
+                details=(stacks or output)[-5000:],
+            )
+        elif killed_for == OUT_OF_MEMORY:
+            result = CheckResult(
+                module.id,
+                OUT_OF_MEMORY,
+                f"Grading used more than {self.memory_mb} MB of memory and was stopped: something "
+                f"in {rel} builds an array or list far bigger than the data.",
+                file=rel,
+                details=output[-5000:],
+            )
+        else:
+            result = classify(module, records, rel, self.judge.returncode, output + judge_output)
+            if not result.details:
+                result.details = judge_output[-20_000:]
+            if output.strip():
+                result.details += "\n--- what your code printed (last part) ---\n" + output[-5000:]
+        result.duration = duration
+        if result.seed is None:
+            result.seed = next((r.get("seed") for r in records if r.get("event") == "seed"), None)
+        return result
+
+
+def lesson_source(path: Path, display: str) -> tuple[str | None, CheckResult | None]:
+    """Read a lesson file defensively: (text, None) or (None, a result saying what is wrong)."""
+    stem = path.stem
+    try:
+        return procs.read_submission(path), None
+    except FileNotFoundError:
+        return None, CheckResult(
+            stem,
+            IMPORT_ERROR,
+            f"{display} is missing. `workshop reset {stem.split('_')[0]}` restores it.",
+            file=display,
+        )
+    except procs.UnreadableSubmission as exc:
+        return None, CheckResult(
+            stem, UNREADABLE, str(exc).replace(str(path), display), file=display
+        )
 
 
 def run_checks(
@@ -349,107 +657,24 @@ def run_checks(
     timeout: float | None = None,
     memory_mb: int | None = None,
     extra_args: list[str] | None = None,
+    *,
+    source: Path | None = None,
+    display: str | None = None,
+    sandbox: bool = False,
+    seed: int | None = None,
 ) -> CheckResult:
-    """Grade one module in a subprocess; never raises for anything the attendee's code does."""
-    lesson_file = target_dir(target, root) / f"{module.id}.py"
-    test_file = module.test_path(root)
-    timeout = module.timeout if timeout is None else timeout
-    memory_mb = module.memory if memory_mb is None else memory_mb
+    """Grade one module; never raises for anything the attendee's code does."""
+    path = Path(source) if source is not None else target_dir(target, root) / f"{module.id}.py"
+    display = display or _rel(path, root)
     start = time.perf_counter()
-    if not lesson_file.exists():
-        return CheckResult(
-            module.id,
-            IMPORT_ERROR,
-            f"{_rel(lesson_file, root)} is missing. `workshop reset {module.number}` restores it.",
-        )
-    early = syntax_check(lesson_file, root)
-    if early is not None:
-        early.module = module.id
-        return early
-    with tempfile.TemporaryDirectory(prefix="workshop-check-") as tmp:
-        report = Path(tmp) / "report.jsonl"
-        out_path = Path(tmp) / "output.txt"
-        stack_dump = Path(tmp) / "stacks.txt"
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(test_file),
-            f"--target={target}",
-            "-p",
-            "workshop.grading.plugin",
-            f"--grading-report={report}",
-            f"--grading-stack-dump={max(timeout - 1.0, 0.5)}:{stack_dump}",
-            "-q",
-            "--tb=short",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:anyio",  # an unused plugin that costs start-up time
-            *(extra_args or []),
-        ]
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", TF_CPP_MIN_LOG_LEVEL="2")
-        env["MPLBACKEND"] = "Agg"
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-        # TensorFlow reserves large virtual address ranges, so an address-space
-        # limit would break it: TF modules are watched by resident memory instead.
-        rlimit = 0 if module.tf else memory_mb
-        killed_for = None
-        with open(out_path, "wb") as out:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_limit_memory(rlimit),
-            )
-            deadline = start + timeout
-            while proc.poll() is None:
-                if time.perf_counter() > deadline:
-                    killed_for = TIMEOUT
-                elif memory_mb and _tree_rss(proc.pid) > memory_mb * 2**20:
-                    killed_for = OUT_OF_MEMORY
-                if killed_for:
-                    _kill_group(proc)
-                    break
-                time.sleep(0.05)
-        duration = time.perf_counter() - start
-        records = _read_records(report)
-        output = out_path.read_bytes()[-200_000:].decode("utf-8", errors="replace")
-        stacks = stack_dump.read_text(errors="replace") if stack_dump.exists() else ""
-    rel = _rel(lesson_file, root)
-    if killed_for == TIMEOUT:
-        done = [r for r in records if r.get("event") == "test" and r["when"] == "call"]
-        running = "" if not done else f" after {len(done)} checks had finished"
-        line, func = _stuck_at(stacks, lesson_file)
-        where = (
-            f" It was stopped while running line {line} (in {func})."
-            if line
-            else " The run was stopped."
-        )
-        result = CheckResult(
-            module.id,
-            TIMEOUT,
-            f"The checks did not finish within {timeout:.0f} s{running}: {rel} probably loops "
-            f"forever (a `while` whose condition never becomes false?) or trains far too long.{where}",
-            file=rel,
-            line=line,
-            details=(stacks or output)[-5000:],
-        )
-    elif killed_for == OUT_OF_MEMORY:
-        result = CheckResult(
-            module.id,
-            OUT_OF_MEMORY,
-            f"Grading used more than {memory_mb} MB of memory and was stopped: something in "
-            f"{rel} builds an array or list far bigger than the data.",
-            file=rel,
-            details=output[-5000:],
-        )
-    else:
-        result = classify(module, records, lesson_file, root, proc.returncode, output)
-        if not result.details:
-            result.details = output[-20_000:]
-    result.duration = duration
-    return result
+    text, problem = lesson_source(path, display)
+    if problem is None:
+        problem = syntax_check(text, root, display)
+    if problem is not None:
+        problem.module = module.id
+        problem.duration = time.perf_counter() - start
+        return problem
+    pending = PendingCheck(
+        module, display, root, timeout, memory_mb, extra_args, sandbox, seed, source=text
+    )
+    return pending.go()

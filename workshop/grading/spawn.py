@@ -1,0 +1,128 @@
+"""Start a worker process, importing nothing heavy: the judge calls this before loading pytest.
+
+The worker's environment is small and explicit (nothing of the judge's: no
+keys, no paths to the checks), its address space is limited where asked,
+it runs in a session of its own, and under `sandbox=True` inside
+bubblewrap (`workshop.grading.sandbox`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Set by `workshop.grading.judge_main` before pytest loads, picked up by the
+#: plugin: the run's settings with the control pipe, and the worker it
+#: started (socket, process).
+SETTINGS: tuple[dict, object] | None = None
+PRESTARTED: tuple[socket.socket, subprocess.Popen] | None = None
+
+
+@dataclass
+class WorkerSpec:
+    """How to start a worker: which file it grades, and under which limits."""
+
+    lesson_path: str  # the file to import (a private copy when grading)
+    module_id: str
+    display: str  # how messages name the file, e.g. exercises/ex01_perceptron.py
+    preload: str = "numpy"  # "tf": Keras when idle; "tf-now": Keras at once
+    memory_mb: int = 0  # address-space limit (0: none; TensorFlow needs none)
+    sandbox: bool = False
+    private_dir: str | None = None  # with sandbox: the folder mounted writable
+    stack_after: float = 0.0  # seconds between stack dumps (0: none)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def worker_path(self) -> str:
+        """Where the worker finds the lesson (inside the sandbox it sits in /submission)."""
+        if self.sandbox:
+            from workshop.grading import sandbox
+
+            return f"{sandbox.INSIDE}/{Path(self.lesson_path).name}"
+        return self.lesson_path
+
+
+def worker_env(spec: WorkerSpec, home: str) -> dict[str, str]:
+    """A small, explicit environment: nothing of the judge's (no keys, no paths to the checks)."""
+    keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TZ", "CUDA_VISIBLE_DEVICES")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        HOME=home,
+        TMPDIR=home,
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONNOUSERSITE="1",
+        PYTHONSAFEPATH="1",  # the working folder is not on sys.path
+        MPLBACKEND="Agg",
+        MPLCONFIGDIR=str(Path(home) / "matplotlib"),
+        KERAS_HOME=str(Path(home) / "keras"),
+        WORKSHOP_OFFLINE="1",  # grading never downloads: the stand-ins are the data
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONIOENCODING="utf-8",
+    )
+    env.update(spec.env)
+    return env
+
+
+def _limits(memory_mb: int):
+    def apply():  # in the child, before exec
+        if memory_mb and sys.platform.startswith("linux"):
+            import resource
+
+            limit = memory_mb * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def start_process(
+    spec: WorkerSpec, stack_fd: int | None = None, output=None
+) -> tuple[socket.socket, subprocess.Popen]:
+    """Start a worker process for `spec`: (the judge's end of its socket, the process)."""
+    from workshop.grading import sandbox
+
+    judge_end, worker_end = socket.socketpair()
+    fds = [worker_end.fileno()] + ([stack_fd] if stack_fd is not None else [])
+    command = [
+        sys.executable,
+        "-s",  # no user site-packages
+        "-u",  # unbuffered: what it printed before a crash is kept
+        "-m",
+        "workshop.grading.worker",
+        "--fd",
+        str(worker_end.fileno()),
+        "--preload",
+        spec.preload,
+    ]
+    if stack_fd is not None:
+        command += ["--stack-fd", str(stack_fd)]
+    if spec.sandbox:
+        env = worker_env(spec, "/tmp")
+        command = sandbox.wrap(command, Path(spec.private_dir), env)
+        cwd = spec.private_dir
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    else:
+        home = spec.private_dir or os.getcwd()
+        env = worker_env(spec, home)
+        cwd = spec.private_dir or home
+    kwargs = {}
+    if os.name == "posix":
+        kwargs["preexec_fn"] = _limits(spec.memory_mb)
+        kwargs["start_new_session"] = True
+    else:  # pragma: no cover - Windows
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+        pass_fds=fds,
+        **kwargs,
+    )
+    worker_end.close()
+    return judge_end, proc
