@@ -73,13 +73,14 @@ def load_catalog(path: Path = CATALOG_FILE) -> list[Module]:
 
 
 def find_module(key: str | int, modules: list[Module] | None = None) -> Module:
-    """Find a module by number (1, '01'), full id, or topic ('perceptron')."""
+    """Find a module by number (1, '01'), 'ex01', full id, topic ('perceptron') or file name."""
     modules = load_catalog() if modules is None else modules
-    text = str(key).strip().lower()
+    text = str(key).strip().lower().replace("\\", "/").rsplit("/", 1)[-1]
+    text = text.removesuffix(".py").removesuffix(".ipynb")
     for m in modules:
         if text.isdigit() and int(text) == m.number:
             return m
-        if text in (m.id, m.id.split("_", 1)[1], f"ex{text}"):
+        if text in (m.id, m.id.split("_", 1)[1], m.id.split("_", 1)[0]):
             return m
     choices = ", ".join(f"{m.number} ({m.id})" for m in modules)
     raise ValueError(f"no module {key!r}; expected one of: {choices}")

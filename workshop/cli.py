@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
 import json
 import os
 import shutil
+import signal
+import stat
 import sys
 import time
 from pathlib import Path
@@ -19,7 +19,8 @@ from rich.table import Table
 
 from workshop import ROOT, progress
 from workshop.catalog import Module, find_module, load_catalog
-from workshop.grading import runner
+from workshop.grading import procs, runner, sandbox
+from workshop.grading.grade import STATUSES as STATUS_HELP
 from workshop.stubs import make_stub
 
 console = Console(highlight=False)
@@ -30,6 +31,7 @@ STYLE = {
     runner.ERROR: ("red", "ERROR IN YOUR CODE"),
     runner.IMPORT_ERROR: ("red", "CANNOT LOAD"),
     runner.SYNTAX_ERROR: ("red", "SYNTAX ERROR"),
+    runner.UNREADABLE: ("red", "NOT A LESSON FILE"),
     runner.TIMEOUT: ("magenta", "TIMEOUT"),
     runner.CRASHED: ("magenta", "CRASHED"),
     runner.OUT_OF_MEMORY: ("magenta", "OUT OF MEMORY"),
@@ -42,18 +44,25 @@ STYLE = {
 
 def _module_state(m: Module, state: dict) -> str:
     entry = state["modules"].get(m.id, {})
-    if entry.get("status") == runner.PASSED:
+    if entry.get("done"):
         return "done"
     path = m.exercise_path()
-    if not path.exists():
+    if not os.path.lexists(path):
         return "missing"
     try:
         pristine = make_stub(m.solution_path().read_text(encoding="utf-8"))
+        current = procs.read_submission(path)
     except (OSError, ValueError):
-        pristine = None
-    if pristine is not None and path.read_text(encoding="utf-8") == pristine:
-        return "not started"
-    return "in progress"
+        return "in progress"
+    return "not started" if current == pristine else "in progress"
+
+
+def _save_progress(result: runner.CheckResult, module: Module, file: str | None = None) -> None:
+    """Record a check; a state folder that cannot be written costs a warning, not the result."""
+    try:
+        progress.record_check(result, module.points, file)
+    except OSError as exc:
+        console.print(f"[yellow]warning:[/] your progress could not be saved: {exc}", markup=True)
 
 
 def _print_result(result: runner.CheckResult, module: Module, verbose: bool) -> None:
@@ -80,15 +89,32 @@ def _current_module(modules: list[Module]) -> Module:
 
 
 def _backup(path: Path) -> Path:
+    """Keep the attendee's version: a copy of a file, or the thing itself moved aside.
+
+    A link is backed up as a note of where it pointed (and a copy of what it
+    pointed to, when that is a readable file); a FIFO, a folder or anything
+    else is moved, never opened.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S")
     backup_dir = progress.state_file().parent / "backups"  # beside the progress file
     backup_dir.mkdir(parents=True, exist_ok=True)
     dest = backup_dir / f"{path.stem}.{stamp}.py"
     n = 1
-    while dest.exists():
+    while os.path.lexists(dest):
         dest = backup_dir / f"{path.stem}.{stamp}-{n}.py"
         n += 1
-    shutil.copy2(path, dest)
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        target = os.readlink(path)
+        try:
+            text = procs.read_submission(os.path.join(path.parent, target))
+        except (OSError, ValueError):
+            text = ""
+        dest.write_text(f"# {path.name} was a link to {target}\n" + text, encoding="utf-8")
+    elif stat.S_ISREG(info.st_mode):
+        shutil.copyfile(path, dest, follow_symlinks=False)
+    else:
+        os.replace(path, dest)
     return dest
 
 
@@ -99,20 +125,27 @@ def cmd_list(args) -> int:
     modules = load_catalog()
     state = progress.load()
     table = Table(title="Deep-learning workshop", title_justify="left")
-    for col in ("#", "module", "title", "state", "points"):
+    for col in ("#", "module", "title", "state", "points", "last check"):
         table.add_column(col)
     earned = total = 0
     colors = {"done": "green", "in progress": "yellow", "not started": "dim", "missing": "red"}
     for m in modules:
         s = _module_state(m, state)
+        entry = state["modules"].get(m.id, {})
+        points = entry.get("points", 0) if s == "done" else 0
         total += m.points
-        earned += m.points if s == "done" else 0
+        earned += points
+        last = entry.get("status")
+        last_text = "" if last is None else STYLE.get(last, ("", last))[1].lower()
+        if last is not None:
+            last_text += f" {entry.get('passed', 0)}/{entry.get('total', 0)}"
         table.add_row(
             f"{m.number:02d}",
             m.id,
             m.title,
             f"[{colors[s]}]{s}[/]",
-            f"{m.points if s == 'done' else 0}/{m.points}",
+            f"{points}/{m.points}",
+            last_text,
         )
     console.print(table)
     with Progress(
@@ -126,12 +159,17 @@ def cmd_check(args) -> int:
     modules = _resolve_modules(args.module)
     target = "solutions" if args.solution else args.target
     worst = 0
+    if args.sandbox:
+        ok, why = sandbox.available()
+        if not ok:
+            console.print(f"--sandbox: {why}. {sandbox.INSTALL_HINT}", markup=False)
+            return 2
     for m in modules:
         with console.status(f"checking {m.id} ..."):
-            result = runner.run_checks(m, target)
-        if target == "exercises":
-            progress.record_check(result, m.points)
+            result = runner.run_checks(m, target, sandbox=args.sandbox, seed=args.seed)
         _print_result(result, m, args.verbose)
+        if target == "exercises":
+            _save_progress(result, m)
         worst = worst or (0 if result.ok else 1)
     return worst
 
@@ -170,15 +208,26 @@ def cmd_run(args) -> int:
 
 def cmd_reset(args) -> int:
     m = find_module(args.module)
+    folder = ROOT / "exercises"
+    if folder.is_symlink() or not folder.is_dir():
+        console.print(f"{folder} is not a folder of the project: nothing was changed", markup=False)
+        return 1
     path = m.exercise_path()
-    if path.exists():
+    stub = make_stub(m.solution_path().read_text(encoding="utf-8"))
+    if os.path.lexists(path):
         backup = _backup(path)
-        console.print(f"kept your version as {backup}")
-    path.write_text(make_stub(m.solution_path().read_text(encoding="utf-8")), encoding="utf-8")
-    data = progress.load()
-    data["modules"].pop(m.id, None)
-    progress.save(data)
-    console.print(f"restored {path} to its untouched stub")
+        console.print(f"kept your version as {backup}", markup=False)
+        if os.path.lexists(path):
+            os.unlink(path)  # a link goes, never what it points to
+    # O_EXCL | O_NOFOLLOW: a new file in exercises/, never written through a link.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o644), "w", encoding="utf-8") as fh:
+        fh.write(stub)
+    try:
+        progress.forget(m.id)
+    except OSError as exc:
+        console.print(f"[yellow]warning:[/] progress not updated: {exc}")
+    console.print(f"restored {path} to its untouched stub", markup=False)
     return 0
 
 
@@ -189,36 +238,99 @@ def _is_wsl() -> bool:
         return False
 
 
+class _Ready:
+    """One judge and worker kept started for the module checked last: a save skips their start-up."""
+
+    def __init__(self):
+        self.pending: runner.PendingCheck | None = None
+
+    def take(self, m: Module) -> runner.PendingCheck:
+        pending, self.pending = self.pending, None
+        if pending is not None and pending.module.id == m.id and pending.judge.poll() is None:
+            return pending
+        if pending is not None:
+            pending.discard()
+        return runner.PendingCheck(m, f"exercises/{m.id}.py", wait=True)
+
+    def prepare(self, m: Module) -> None:
+        if self.pending is None:
+            self.pending = runner.PendingCheck(m, f"exercises/{m.id}.py", wait=True)
+
+    def discard(self) -> None:
+        if self.pending is not None:
+            self.pending.discard()
+            self.pending = None
+
+
+def _saved_modules(changes, modules: list[Module]) -> list[Module]:
+    """The lesson files among watchfiles' changes, in the order they were saved."""
+    found = []
+    for _change, path in changes:
+        try:
+            m = find_module(Path(path).name, modules)
+        except ValueError:
+            continue  # an editor's backup or swap file, a notebook checkpoint...
+        if Path(path).suffix == ".py" and m not in found:
+            found.append(m)
+    return found
+
+
 def cmd_watch(args) -> int:
     from watchfiles import watch
 
     modules = load_catalog()
     fixed = find_module(args.module, modules) if args.module else None
     poll = args.poll or _is_wsl()
+    ready = _Ready()
 
-    def check_once():
-        m = fixed or _current_module(modules)
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # a terminal closing: clean up like Ctrl-C
+
+    def check(m: Module, why: str) -> None:
+        path = m.exercise_path()
+        display = f"exercises/{m.id}.py"
         console.clear()
         console.print(
-            f"[bold]workshop watch[/]: {m.id} — save the file to re-check, Ctrl-C to stop"
+            f"[bold]workshop watch[/]: checking {display} ({why} {time.strftime('%H:%M:%S')}); "
+            "save any exercise to check it, Ctrl-C to stop",
+            highlight=False,
         )
-        result = runner.run_checks(m)
-        progress.record_check(result, m.points)
+        text, result = runner.lesson_source(path, display)
+        if result is None:
+            result = runner.syntax_check(text, ROOT, display)
+        if result is None:
+            result = ready.take(m).go(text)
+        result.module = m.id
         _print_result(result, m, args.verbose)
+        _save_progress(result, m)
         if result.ok and not fixed:
             nxt = _current_module(modules)
             if nxt.id != m.id:
                 console.print(f"[green]next up:[/] exercises/{nxt.id}.py")
-        return m
+        ready.prepare(m)  # the next save of this file starts at once
 
-    check_once()
     try:
-        for _changes in watch(
+        if fixed:
+            check(fixed, "started")
+        else:
+            current = _current_module(modules)
+            console.print(
+                f"[bold]workshop watch[/]: watching exercises/ — save a lesson file to check it "
+                f"(next up: exercises/{current.id}.py); Ctrl-C to stop"
+            )
+            ready.prepare(current)
+        for changes in watch(
             ROOT / "exercises", debounce=400, force_polling=poll, poll_delay_ms=500, recursive=False
         ):
-            check_once()
+            for m in _saved_modules(changes, modules):
+                if fixed is None or m.id == fixed.id:
+                    check(m, "saved")
     except KeyboardInterrupt:
         pass
+    finally:
+        ready.discard()
     return 0
 
 
@@ -378,23 +490,48 @@ def cmd_notebooks(args) -> int:
     return 0 if paths else 1
 
 
+def attendee_name(given: str | None = None) -> str:
+    """Who this is: --name, else $WORKSHOP_NAME, else the login name."""
+    if given:
+        return given
+    if os.environ.get("WORKSHOP_NAME"):
+        return os.environ["WORKSHOP_NAME"]
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return "unknown"
+
+
 def cmd_report(args) -> int:
     state = progress.load()
     modules = load_catalog()
-    report = {
-        "schema": "workshop-report/1",
-        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "modules": [
+    rows = []
+    for m in modules:
+        entry = state["modules"].get(m.id, {})
+        rows.append(
             {
                 "module": m.id,
-                "status": state["modules"].get(m.id, {}).get("status", "not_checked"),
-                "points": state["modules"].get(m.id, {}).get("points", 0),
+                "done": bool(entry.get("done")),
+                "points": entry.get("points", 0) if entry.get("done") else 0,
                 "max_points": m.points,
-                "duration": state["modules"].get(m.id, {}).get("duration"),
-                "message": state["modules"].get(m.id, {}).get("message", ""),
+                "last_status": entry.get("status", "not_checked"),
+                "last_passed": entry.get("passed", 0),
+                "last_total": entry.get("total", 0),
+                "last_checked_at": entry.get("checked_at"),
+                "done_at": entry.get("done_at"),
+                "duration": entry.get("duration"),
+                "message": entry.get("message", ""),
             }
-            for m in modules
-        ],
+        )
+    report = {
+        "schema": "workshop-report/2",
+        "attendee": attendee_name(args.name),
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "points": sum(r["points"] for r in rows),
+        "max_points": sum(m.points for m in modules),
+        "modules": rows,
     }
     text = json.dumps(report, indent=2)
     if args.output:
@@ -405,41 +542,53 @@ def cmd_report(args) -> int:
     return 0
 
 
-def _submission_file(folder: Path, module: Module) -> Path | None:
-    for candidate in (folder / f"{module.id}.py", folder / "exercises" / f"{module.id}.py"):
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def cmd_grade(args) -> int:
+    from workshop.grading import grade
+
     folder = Path(args.folder)
     if not folder.is_dir():
-        console.print(f"expected a folder with one sub-folder per attendee, got {folder}")
+        console.print(
+            f"expected a folder with one sub-folder per attendee, got {folder}", markup=False
+        )
         return 1
-    modules = load_catalog()
-    attendees = sorted(p for p in folder.iterdir() if p.is_dir())
-    out = Path(args.output or folder / "grades.csv")
-    with open(out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["attendee", *[m.id for m in modules], "points", "max_points"])
-        for person in attendees:
-            row, points = [person.name], 0
-            for m in modules:
-                file = _submission_file(person, m)
-                if file is None:
-                    row.append("missing")
-                    continue
-                digest = hashlib.sha256(file.read_bytes()).hexdigest()
-                result = runner.run_checks(m, str(file.parent), timeout=args.timeout)
-                if hashlib.sha256(file.read_bytes()).hexdigest() != digest:
-                    result.status = runner.TAMPERED
-                row.append(result.status)
-                points += m.points if result.ok else 0
-            writer.writerow([*row, points, sum(m.points for m in modules)])
-            fh.flush()
-            console.print(f"{person.name}: {points} points")
-    console.print(f"wrote {out}")
+    use_sandbox = not args.no_sandbox
+    if use_sandbox:
+        ok, why = sandbox.available()
+        if not ok:
+            console.print(
+                f"[red]workshop grade refuses to run without its sandbox[/]: {why}.\n"
+                f"{sandbox.INSTALL_HINT}\nTo grade anyway, trusting every submission, add "
+                "--no-sandbox."
+            )
+            return 2
+    else:
+        console.print(
+            "[bold red]WARNING: grading WITHOUT the sandbox.[/] Submissions run as you, can read "
+            "the solutions, the checks and each other, and reach the network. Every process they "
+            "start is still killed after each check, and changed grading files are restored, but "
+            "only the sandbox makes the grades trustworthy."
+        )
+    out = Path(args.output) if args.output else folder / "grades.csv"
+    jobs = args.jobs or os.cpu_count() or 1
+
+    def report(name, row, reused):
+        tag = " (unchanged since the last run)" if reused else ""
+        console.print(f"{name}: {row['points']}/{row['max_points']} points{tag}", markup=False)
+
+    console.print(
+        f"grading {folder} with {jobs} worker(s){'' if use_sandbox else ', no sandbox'} -> {out}",
+        markup=False,
+    )
+    rows = grade.grade_folder(
+        folder,
+        out,
+        jobs=jobs,
+        sandbox=use_sandbox,
+        force=args.force,
+        timeout=args.timeout,
+        on_attendee=report,
+    )
+    console.print(f"wrote {out} ({len(rows)} attendees)", markup=False)
     return 0
 
 
@@ -458,6 +607,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-v", "--verbose", action="store_true", help="show the full test output")
     s.add_argument("--solution", action="store_true", help="grade the reference solution")
     s.add_argument("--target", default="exercises", help="exercises, solutions, or a folder")
+    s.add_argument(
+        "--sandbox", action="store_true", help="run your code in the bubblewrap sandbox (Linux)"
+    )
+    s.add_argument("--seed", type=int, help="repeat a run's drawn inputs (its seed is in -v)")
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("hint", help="the next hint for a module")
@@ -472,8 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", help="default outputs/<module>")
     s.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("watch", help="re-check the current module whenever it is saved")
-    s.add_argument("module", nargs="?")
+    s = sub.add_parser("watch", help="check each exercise you save, as soon as you save it")
+    s.add_argument("module", nargs="?", help="only this module (default: whichever file is saved)")
     s.add_argument("--poll", action="store_true", help="poll (network drives; automatic on WSL)")
     s.add_argument("-v", "--verbose", action="store_true")
     s.set_defaults(func=cmd_watch)
@@ -506,14 +659,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", default=str(ROOT / "notebooks"))
     s.set_defaults(func=cmd_notebooks)
 
-    s = sub.add_parser("report", help="instructors: JSON of the last check of every module")
+    s = sub.add_parser("report", help="JSON of every module: done, points, last check")
     s.add_argument("-o", "--output")
+    s.add_argument("--name", help="your name in the report (default $WORKSHOP_NAME or your login)")
     s.set_defaults(func=cmd_report)
 
-    s = sub.add_parser("grade", help="instructors: grade a folder of submissions into a CSV")
+    s = sub.add_parser(
+        "grade",
+        help="instructors: grade a folder of submissions into a CSV",
+        description="Grade each attendee's files in a sandbox (bubblewrap), several at a time. "
+        "The CSV has, per module, a status and a one-line reason; it is rewritten after each "
+        "attendee, and a re-run skips attendees whose files did not change. Statuses: "
+        + "; ".join(f"{k}: {v}" for k, v in STATUS_HELP.items()),
+    )
     s.add_argument("folder", help="one sub-folder per attendee holding exNN_*.py files")
     s.add_argument("-o", "--output", help="CSV to write (default FOLDER/grades.csv)")
     s.add_argument("--timeout", type=float, help="seconds per module (default: the catalog's)")
+    s.add_argument(
+        "-j", "--jobs", type=int, help="checks run at the same time (default: number of cores)"
+    )
+    s.add_argument("--force", action="store_true", help="grade everyone again, changed or not")
+    s.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="grade without bubblewrap (trusting every submission; a loud warning)",
+    )
     s.set_defaults(func=cmd_grade)
     return p
 

@@ -1,15 +1,48 @@
-"""The attendee's progress: one small plain JSON file, never inside their exercise files."""
+"""The attendee's progress: one small plain JSON file, never inside their exercise files.
+
+Writes go to a unique temporary file renamed over the old one, under a
+lock, so two writers never lose each other's entries and a crash never
+leaves half a file. A file that cannot be read back (truncated, not JSON,
+wrong types) is moved aside to `progress.corrupt-<time>.json` with a
+one-line warning, never silently dropped. A module once passed stays done,
+with its points, whatever later experiments give; the last result is kept
+beside it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
+import tempfile
 import time
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from workshop import ROOT
 
-SCHEMA = 1
+SCHEMA = 2
+LOCK_SECONDS = 15
+_ENTRY_TYPES = {
+    "status": str,
+    "points": int,
+    "passed": int,
+    "total": int,
+    "duration": (int, float),
+    "message": str,
+    "checked_at": str,
+    "done": bool,
+    "done_at": str,
+    "hints_shown": int,
+    "file": str,
+}
+
+
+def warn(message: str) -> None:
+    """Where warnings go (the command line replaces this to print them its way)."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def state_file() -> Path:
@@ -17,48 +50,127 @@ def state_file() -> Path:
     return (Path(base) if base else ROOT / ".workshop") / "progress.json"
 
 
+def _empty() -> dict:
+    return {"schema": SCHEMA, "modules": {}}
+
+
+def _valid(data) -> bool:
+    if not isinstance(data, dict) or not isinstance(data.get("modules", {}), dict):
+        return False
+    for name, entry in data.get("modules", {}).items():
+        if not isinstance(name, str) or not isinstance(entry, dict):
+            return False
+        for key, kind in _ENTRY_TYPES.items():
+            value = entry.get(key)
+            if value is not None and (
+                not isinstance(value, kind) or isinstance(value, bool) != (kind is bool)
+            ):
+                return False
+    return True
+
+
+def _move_aside(path: Path, why: str) -> None:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"progress.corrupt-{stamp}.json")
+    n = 1
+    while aside.exists():
+        aside = path.with_name(f"progress.corrupt-{stamp}-{n}.json")
+        n += 1
+    try:
+        os.replace(path, aside)
+        warn(f"{path} could not be read ({why}); kept it as {aside.name} and started afresh")
+    except OSError as exc:
+        warn(f"{path} could not be read ({why}) nor moved aside ({exc}); ignoring it")
+
+
 def load() -> dict:
+    """The progress, or an empty one (an unreadable file is moved aside, with a warning)."""
     path = state_file()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {"schema": SCHEMA, "modules": {}}
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return _empty()
+    except (OSError, UnicodeDecodeError) as exc:
+        warn(f"{path} could not be read: {exc}")
+        return _empty()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _move_aside(path, f"not JSON: {exc.msg} at line {exc.lineno}")
+        return _empty()
+    if not _valid(data):
+        _move_aside(path, "unexpected contents")
+        return _empty()
     data.setdefault("modules", {})
+    data["schema"] = SCHEMA
     return data
 
 
 def save(data: dict) -> None:
+    """Write atomically: a unique temporary file beside the real one, then a rename."""
     path = state_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=".progress.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
-def record_check(result, points: int) -> None:
-    """Remember the last check of a module (what `workshop list` and `report` show)."""
-    data = load()
-    entry = data["modules"].setdefault(result.module, {})
-    entry.update(
-        status=result.status,
-        points=points if result.ok else 0,
-        passed=result.passed,
-        total=result.total,
-        duration=round(result.duration, 3),
-        message=result.message,
-        checked_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    )
-    if result.ok:
-        entry["done"] = True
-    save(data)
+@contextlib.contextmanager
+def editing():
+    """Load, let the caller change, save: one writer at a time (a lock file beside it)."""
+    path = state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path.with_name("progress.lock")), timeout=LOCK_SECONDS)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OSError(f"{path} is locked by another `workshop` command") from None
+    try:
+        data = load()
+        yield data
+        save(data)
+    finally:
+        lock.release()
+
+
+def record_check(result, points: int, file: str | None = None) -> None:
+    """Remember a module's last check; a module once passed stays done with its points."""
+    with editing() as data:
+        entry = data["modules"].setdefault(result.module, {})
+        entry.update(
+            status=result.status,
+            passed=result.passed,
+            total=result.total,
+            duration=round(result.duration, 3),
+            message=result.message,
+            checked_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        )
+        if file:
+            entry["file"] = file
+        if result.ok:
+            entry["done"] = True
+            entry["points"] = points
+            entry.setdefault("done_at", entry["checked_at"])
+        elif not entry.get("done"):
+            entry["points"] = 0
+
+
+def forget(module_id: str) -> None:
+    with editing() as data:
+        data["modules"].pop(module_id, None)
 
 
 def next_hint(module_id: str, available: int) -> int:
     """Index of the hint to show now (advances each call, stays on the last)."""
-    data = load()
-    entry = data["modules"].setdefault(module_id, {})
-    shown = int(entry.get("hints_shown", 0))
-    index = min(shown, available - 1)
-    entry["hints_shown"] = min(shown + 1, available)
-    save(data)
+    with editing() as data:
+        entry = data["modules"].setdefault(module_id, {})
+        shown = int(entry.get("hints_shown", 0))
+        index = min(shown, available - 1)
+        entry["hints_shown"] = min(shown + 1, available)
     return index

@@ -25,9 +25,8 @@ def project(tmp_path) -> Path:
 
 def project_env(project: Path, **extra) -> dict:
     """The environment that makes `python -m workshop.cli` work on `project`."""
-    return dict(
-        os.environ,
-        WORKSHOP_ROOT=str(project),
-        WORKSHOP_STATE_DIR=str(project / ".workshop"),
-        **extra,
+    env = dict(
+        os.environ, WORKSHOP_ROOT=str(project), WORKSHOP_STATE_DIR=str(project / ".workshop")
     )
+    env.update(extra)
+    return env

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 from workshop.catalog import load_catalog
@@ -62,10 +64,24 @@ def test_check_fill_in_and_progress(project):
     listing = workshop(project, "list").stdout
     assert "done" in listing and f"10/{TOTAL} points" in listing
 
-    report = json.loads(workshop(project, "report").stdout)
-    assert report["schema"] == "workshop-report/1"
+    report = json.loads(workshop(project, "report", "--name", "Ada").stdout)
+    assert report["schema"] == "workshop-report/2" and report["attendee"] == "Ada"
     row = next(m for m in report["modules"] if m["module"] == "ex01_perceptron")
-    assert row["status"] == "passed" and row["points"] == 10 and row["duration"] > 0
+    assert row["done"] and row["last_status"] == "passed" and row["points"] == 10
+    assert row["duration"] > 0
+
+    # An experiment that fails later does not take the points back.
+    exercise = project / "exercises" / "ex01_perceptron.py"
+    exercise.write_text(exercise.read_text().replace(">= 0, 1, 0)", "> 0, 1, 0)"))
+    assert workshop(project, "check", "ex01").returncode == 1
+    listing = workshop(project, "list").stdout
+    assert "done" in listing and f"10/{TOTAL} points" in listing and "failing check" in listing
+    row = next(
+        m
+        for m in json.loads(workshop(project, "report").stdout)["modules"]
+        if m["module"] == "ex01_perceptron"
+    )
+    assert row["done"] and row["points"] == 10 and row["last_status"] == "failed"
 
 
 def test_hints_come_one_at_a_time(project):
@@ -90,31 +106,121 @@ def test_unknown_module_is_explained(project):
     assert result.returncode == 2 and "no module '42'" in result.stdout
 
 
+def _submissions(project: Path, root: Path, people: dict[str, str]) -> Path:
+    subs = root / "submissions"
+    for person, text in people.items():
+        (subs / person).mkdir(parents=True)
+        (subs / person / "ex01_perceptron.py").write_text(text)
+    return subs
+
+
+def _rows(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as fh:
+        return {r["attendee"]: r for r in csv.DictReader(fh)}
+
+
+HOSTILE_GRADE = {
+    # Reaches for the checks and a neighbour's file, then is the untouched stub.
+    "frank": """
+import os as _os
+_root = _os.readlink(f"/proc/{_os.getppid()}/cwd")
+for _p in (f"{_root}/tests/test_ex01_perceptron.py", "../alice/ex01_perceptron.py"):
+    try:
+        open(_p, "w").write("def test_nothing():\\n    pass\\n")
+    except OSError:
+        pass
+""",
+    # Kills everything it can see, the grader included if it could.
+    "grace": """
+import os as _os, signal as _signal
+for _pid in [int(p) for p in _os.listdir("/proc") if p.isdigit()]:
+    if _pid != _os.getpid():
+        try:
+            _os.kill(_pid, _signal.SIGKILL)
+        except OSError:
+            pass
+""",
+}
+
+
 def test_grade_a_folder_of_submissions(project, tmp_path):
-    subs = tmp_path / "submissions"
     solution = (project / "solutions" / "ex01_perceptron.py").read_text()
     stub = (project / "exercises" / "ex01_perceptron.py").read_text()
+    future = "from __future__ import annotations\n"
     looping = solution.replace(
         '    """1 where x >= 0', '    while True:\n        pass\n    """1 where x >= 0', 1
     )
-    for person, text in {
+    people = {
         "alice": solution,
         "bob": stub,
         "carol": looping,
         "dave": "def oops(:\n",
-    }.items():
-        (subs / person).mkdir(parents=True)
-        (subs / person / "ex01_perceptron.py").write_text(text)
-    result = workshop(project, "grade", str(subs), "--timeout", "6", timeout=300)
+        "erin": solution.replace(">= 0, 1, 0)", "> 0, 1, 0)"),
+        "judy": stub.replace(future, future + "from solutions.ex01_perceptron import *\n", 1),
+        **{k: stub.replace(future, future + v, 1) for k, v in HOSTILE_GRADE.items()},
+    }
+    subs = _submissions(project, tmp_path, people)
+    os.mkfifo(subs / "bob" / "ex02_linear_regression.py")  # a FIFO must not block the grader
+    (subs / "heidi").mkdir()
+    os.symlink(project / "solutions" / "ex01_perceptron.py", subs / "heidi" / "ex01_perceptron.py")
+    tests_before = (project / "tests" / "test_ex01_perceptron.py").read_bytes()
+    result = workshop(project, "grade", str(subs), "--timeout", "6", "-j", "2", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    with open(subs / "grades.csv", newline="") as fh:
-        rows = {r["attendee"]: r for r in csv.DictReader(fh)}
-    assert set(rows) == {"alice", "bob", "carol", "dave"}
-    assert rows["alice"]["ex01_perceptron"] == "passed" and rows["alice"]["points"] == "10"
-    assert rows["bob"]["ex01_perceptron"] == "not_started"
-    assert rows["carol"]["ex01_perceptron"] == "timeout"
-    assert rows["dave"]["ex01_perceptron"] == "syntax_error"
-    assert rows["alice"]["ex00_gpu_setup"] == "missing"
+    rows = _rows(subs / "grades.csv")
+    assert set(rows) == {*people, "heidi"}
+    want = {
+        "alice": "passed",
+        "bob": "not_started",
+        "carol": "timeout",
+        "dave": "syntax_error",
+        "erin": "failed",
+        "judy": "import_error",
+        "frank": "not_started",
+        "grace": "not_started",
+        "heidi": "unreadable",
+    }
+    assert {k: r["ex01_perceptron"] for k, r in rows.items()} == want
+    assert rows["alice"]["points"] == "10" and rows["alice"]["ex00_gpu_setup"] == "missing"
+    assert rows["bob"]["ex02_linear_regression"] == "unreadable"
+    assert "hardlim" in rows["bob"]["ex01_perceptron_reason"]
+    assert "\n" not in rows["carol"]["ex01_perceptron_reason"]
+    assert (project / "tests" / "test_ex01_perceptron.py").read_bytes() == tests_before
+    assert (subs / "alice" / "ex01_perceptron.py").read_text() == solution
+
+    # A second run grades only what changed.
+    (subs / "bob" / "ex01_perceptron.py").write_text(solution)
+    again = workshop(project, "grade", str(subs), "--timeout", "6", timeout=600)
+    assert again.stdout.count("unchanged since the last run") == len(want) - 1, again.stdout
+    assert _rows(subs / "grades.csv")["bob"]["ex01_perceptron"] == "passed"
+
+
+def test_grade_refuses_without_the_sandbox_unless_told(project, tmp_path):
+    solution = (project / "solutions" / "ex01_perceptron.py").read_text()
+    stub = (project / "exercises" / "ex01_perceptron.py").read_text()
+    future = "from __future__ import annotations\n"
+    subs = _submissions(
+        project,
+        tmp_path,
+        {"alice": solution, "frank": stub.replace(future, future + HOSTILE_GRADE["frank"], 1)},
+    )
+    no_bwrap = os.pathsep.join(
+        p for p in os.environ["PATH"].split(os.pathsep) if not Path(p, "bwrap").exists()
+    )
+    env = project_env(project, COLUMNS="120", PATH=no_bwrap)
+    run = partial(subprocess.run, env=env, capture_output=True, text=True, timeout=300)
+    refused = run([sys.executable, "-m", "workshop.cli", "grade", str(subs)])
+    assert refused.returncode == 2 and "bubblewrap" in refused.stdout, refused.stdout
+    assert not (subs / "grades.csv").exists()
+
+    tests_before = (project / "tests" / "test_ex01_perceptron.py").read_bytes()
+    done = run(
+        [sys.executable, "-m", "workshop.cli", "grade", str(subs), "--no-sandbox", "-j", "1"]
+    )
+    assert done.returncode == 0 and "WITHOUT the sandbox" in done.stdout, done.stdout
+    rows = _rows(subs / "grades.csv")
+    assert rows["alice"]["ex01_perceptron"] == "passed"
+    assert rows["frank"]["ex01_perceptron"] == "tampered", rows["frank"]
+    assert (project / "tests" / "test_ex01_perceptron.py").read_bytes() == tests_before
 
 
 def test_env_reports_ok_and_fail_lines(project):

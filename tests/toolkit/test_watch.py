@@ -1,4 +1,4 @@
-"""`workshop watch` re-checks when the attendee saves (polling, as on network drives and WSL)."""
+"""`workshop watch` checks the file the attendee saves (polling, as on network drives and WSL)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,41 @@ def test_watch_rechecks_on_save(project):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_watch_checks_the_file_that_was_saved(project):
+    env = project_env(project, COLUMNS="200")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workshop.cli", "watch", "--poll"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
+
+    def wait_for(text, seconds=60):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if text in "".join(lines):
+                return True
+            time.sleep(0.2)
+        return False
+
+    try:
+        assert wait_for("watching exercises/"), "".join(lines)
+        # ex00 comes first in the course; the attendee saves ex01: ex01 is checked.
+        solution = (project / "solutions" / "ex01_perceptron.py").read_text()
+        exercise = project / "exercises" / "ex01_perceptron.py"
+        for attempt in range(5):
+            exercise.write_text(solution + f"\n# saved {attempt}\n")
+            if wait_for("PASSED", seconds=15):
+                break
+        out = "".join(lines)
+        assert "checking exercises/ex01_perceptron.py (saved" in out, out
+        assert "checking exercises/ex00" not in out and "00 ex00_gpu_setup" not in out, out
+        assert "01 ex01_perceptron  PASSED" in out, out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

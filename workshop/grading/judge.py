@@ -21,7 +21,6 @@ import subprocess
 import sys
 import textwrap
 import types
-from pathlib import Path
 
 from workshop.grading import spawn, wire
 from workshop.grading.spawn import WorkerSpec

@@ -17,8 +17,11 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    from workshop.grading import spawn
+    from workshop.grading import procs, spawn
 
+    # Whatever the worker detaches (a double fork, a new session) is re-parented
+    # to this process, not to init, and dies with the check (see the plugin).
+    procs.become_subreaper()
     control = os.fdopen(int(argv[0]), "r", encoding="utf-8")
     settings = json.loads(control.readline())
     spec = spawn.WorkerSpec(**settings["spec"])

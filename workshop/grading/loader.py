@@ -1,4 +1,9 @@
-"""Import the module under test from exercises/, solutions/ or another folder."""
+"""Where lessons live, and importing a *trusted* lesson in this process.
+
+`load_lesson` is for the reference solutions (benchmarks, the lessons' own
+tests). Grading never uses it: attendee code runs only in a worker process
+(`workshop.grading.worker`).
+"""
 
 from __future__ import annotations
 

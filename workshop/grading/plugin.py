@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -169,6 +168,11 @@ class _Verdicts:
         connection = state and state.get("connection")
         if connection is not None:
             connection.close()
+        # Every process the worker started dies now, passed or not: this judge is
+        # a subreaper, so even detached ones are among its descendants.
+        from workshop.grading import procs
+
+        procs.kill_tree(None, state["spec"].env.get(procs.TOKEN_VAR), orphans=True)
         self.reporter.write({"event": "finished", "exitstatus": int(exitstatus)})
 
 

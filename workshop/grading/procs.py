@@ -43,6 +43,15 @@ def become_subreaper() -> bool:
         return False
 
 
+def die_with_parent() -> None:
+    """In a child before exec: SIGKILL it when its parent dies (Linux; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+        except (OSError, AttributeError):
+            pass
+
+
 def _descendants(pid: int) -> list[psutil.Process]:
     try:
         return psutil.Process(pid).children(recursive=True)
@@ -65,17 +74,23 @@ def _with_token(token: str) -> list[psutil.Process]:
     return found
 
 
-def tree_rss(pid: int, include_root: bool = True) -> int:
-    """Resident memory of a process and its descendants, in bytes."""
-    total = 0
-    procs = _descendants(pid)
-    if include_root:
+def child_pids() -> set[int]:
+    """This process's direct children (with a subreaper: orphans of its descendants too)."""
+    try:
+        return {p.pid for p in psutil.Process().children(recursive=False)}
+    except psutil.Error:
+        return set()
+
+
+def tree_rss(pid: int) -> tuple[int, int]:
+    """Resident memory in bytes: (the process itself, all its descendants together)."""
+    own = rest = 0
+    with contextlib.suppress(psutil.Error):
+        own = psutil.Process(pid).memory_info().rss
+    for proc in _descendants(pid):
         with contextlib.suppress(psutil.Error):
-            procs.append(psutil.Process(pid))
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            total += proc.memory_info().rss
-    return total
+            rest += proc.memory_info().rss
+    return own, rest
 
 
 def kill_tree(pid: int | None, token: str | None = None, orphans: bool = False) -> int:

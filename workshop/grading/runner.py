@@ -26,6 +26,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,8 +34,8 @@ from pathlib import Path
 from workshop import ROOT
 from workshop.catalog import Module
 from workshop.grading import procs
-from workshop.grading.spawn import WorkerSpec
 from workshop.grading.loader import target_dir
+from workshop.grading.spawn import MAX_FILE_MB, WorkerSpec
 
 # Outcome classes, in the order an attendee meets them.
 PASSED = "passed"
@@ -49,6 +50,8 @@ CRASHED = "crashed"
 OUT_OF_MEMORY = "out_of_memory"
 TAMPERED = "tampered"
 
+_LIVE_JUDGES: set[int] = set()  # judges of checks running now (`grade` runs several)
+_LIVE_LOCK = threading.Lock()
 JUDGE_MEMORY_MB = 6000  # the judge rebuilds models and computes references; far above need
 STACK_INTERVAL = 1.0  # seconds between the worker's stack dumps (for where a timeout was)
 
@@ -311,13 +314,17 @@ def classify(
 
 
 def _crash(module, returncode, rel, base, output, who="grading", test=None) -> CheckResult:
+    sig = None
     if returncode is not None and returncode < 0:
         sig = _signal_name(-returncode)
+    elif returncode is not None and returncode > 128 and who == "worker":
+        sig = _signal_name(returncode - 128)  # bubblewrap reports a signal as 128 + its number
+    if sig is not None:
         how = f"was killed by {sig}"
         if sig == "SIGKILL":
             how += " (often: the system ran out of memory)"
-    elif returncode is not None and returncode > 128 and who == "worker":
-        how = f"was killed by {_signal_name(returncode - 128)}"
+        elif sig == "SIGXFSZ":
+            how += f" (it wrote a file over {MAX_FILE_MB} MB)"
     else:
         how = f"exited with code {returncode}" if returncode is not None else "ended"
     process = "The process running your code" if who == "worker" else "The grading process"
@@ -350,9 +357,10 @@ def imports_tensorflow(source: str) -> bool:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
-        if any(n.split(".")[0] in ("tensorflow", "keras") for n in names):
-            if _at_top_level(tree, node):
-                return True
+        if any(n.split(".")[0] in ("tensorflow", "keras") for n in names) and _at_top_level(
+            tree, node
+        ):
+            return True
     return False
 
 
@@ -509,7 +517,13 @@ class PendingCheck:
             *(extra_args or []),
         ]
         self.start = time.perf_counter()
-        kwargs = {"start_new_session": True} if os.name == "posix" else {}
+        # Orphans of this check (a worker that killed its judge leaves its
+        # detached children) are re-parented to us, and die in close().
+        procs.become_subreaper()
+        self.children_before = procs.child_pids()
+        kwargs = {}
+        if os.name == "posix":  # its own session; dies if the `workshop` command dies
+            kwargs = {"start_new_session": True, "preexec_fn": procs.die_with_parent}
         self.judge = subprocess.Popen(
             cmd,
             cwd=root,
@@ -520,6 +534,8 @@ class PendingCheck:
             pass_fds=(control_r, report_w, stack_w, out_w),
             **kwargs,
         )
+        with _LIVE_LOCK:
+            _LIVE_JUDGES.add(self.judge.pid)
         for fd in (control_r, report_w, stack_w, out_w):
             os.close(fd)
         self.control = os.fdopen(control_w, "wb")
@@ -543,21 +559,21 @@ class PendingCheck:
         except OSError:
             pass  # the judge died while waiting: classified below
         deadline = start + self.timeout
+        next_memory_check = 0.0
         while self.judge.poll() is None and not self.report.finished.is_set():
             now = time.perf_counter()
             if now > deadline:
                 killed_for = TIMEOUT
-            elif self.memory_mb and procs.tree_rss(self.judge.pid, include_root=False) > (
-                self.memory_mb * 2**20
-            ):
-                killed_for = OUT_OF_MEMORY
-            elif procs.tree_rss(self.judge.pid, include_root=True) > (
-                (self.memory_mb + JUDGE_MEMORY_MB) * 2**20
-            ):
-                killed_for = OUT_OF_MEMORY
-            if killed_for:
                 break
-            time.sleep(0.05)
+            if now >= next_memory_check:  # psutil walks /proc: a few times a second is enough
+                next_memory_check = now + 0.25
+                judge_rss, worker_rss = procs.tree_rss(self.judge.pid)
+                if (self.memory_mb and worker_rss > self.memory_mb * 2**20) or (
+                    judge_rss > JUDGE_MEMORY_MB * 2**20
+                ):
+                    killed_for = OUT_OF_MEMORY
+                    break
+            time.sleep(0.03)
         duration = time.perf_counter() - start
         self.close()
         records, forged = read_report(self.report.wait(5), self.key)
@@ -572,6 +588,11 @@ class PendingCheck:
         with contextlib.suppress(OSError):
             self.control.close()
         self.judge.wait()
+        with _LIVE_LOCK:
+            _LIVE_JUDGES.discard(self.judge.pid)
+            orphans = procs.child_pids() - self.children_before - _LIVE_JUDGES
+        for pid in orphans:
+            procs.kill_tree(pid)
 
     def discard(self) -> None:
         self.close()
@@ -659,15 +680,22 @@ def run_checks(
     extra_args: list[str] | None = None,
     *,
     source: Path | None = None,
+    text: str | None = None,
     display: str | None = None,
     sandbox: bool = False,
     seed: int | None = None,
 ) -> CheckResult:
-    """Grade one module; never raises for anything the attendee's code does."""
+    """Grade one module; never raises for anything the attendee's code does.
+
+    The lesson is `source` (a file), `text` (already read), or the module's
+    file in `target` ('exercises', 'solutions' or a folder).
+    """
     path = Path(source) if source is not None else target_dir(target, root) / f"{module.id}.py"
     display = display or _rel(path, root)
     start = time.perf_counter()
-    text, problem = lesson_source(path, display)
+    problem = None
+    if text is None:
+        text, problem = lesson_source(path, display)
     if problem is None:
         problem = syntax_check(text, root, display)
     if problem is not None:

@@ -2,7 +2,7 @@
 
 Inside: the system, Python, the virtual environment and the `workshop`
 package, all read-only; a private writable folder with just this
-submission's file; an empty /tmp; no network (`--unshare-all`); its own
+submission's file; an empty /tmp of its own (on disk); no network (`--unshare-all`); its own
 PID namespace, so every process the attendee's code starts dies with it
 (`--die-with-parent`), and it cannot see or signal the grader. No tests, no
 solutions, no other submissions, no CSV.
@@ -82,8 +82,6 @@ def _base_args() -> list[str]:
         "/proc",
         "--dev",
         "/dev",
-        "--tmpfs",
-        "/tmp",
         "--hostname",
         "sandbox",
     ]
@@ -100,7 +98,10 @@ def wrap(command: list[str], private_dir: Path, env: dict[str, str]) -> list[str
     bwrap = bwrap_path()
     if bwrap is None:
         raise RuntimeError(INSTALL_HINT)
-    args = [bwrap, *_base_args(), "--bind", str(private_dir), INSIDE, "--chdir", INSIDE]
+    tmp = private_dir.parent / "tmp"  # on disk, not in memory: a submission can fill it
+    tmp.mkdir(exist_ok=True)
+    args = [bwrap, *_base_args(), "--bind", str(tmp), "/tmp"]
+    args += ["--bind", str(private_dir), INSIDE, "--chdir", INSIDE]
     args.append("--clearenv")
     for key, value in env.items():
         args += ["--setenv", key, value]

@@ -67,13 +67,21 @@ def worker_env(spec: WorkerSpec, home: str) -> dict[str, str]:
     return env
 
 
+MAX_FILE_MB = 512  # no file a lesson writes comes close; a bigger one ends the worker (SIGXFSZ)
+
+
 def _limits(memory_mb: int):
     def apply():  # in the child, before exec
-        if memory_mb and sys.platform.startswith("linux"):
+        if sys.platform.startswith("linux"):
+            import ctypes
             import resource
 
-            limit = memory_mb * 2**20
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the judge
+            if memory_mb:
+                limit = memory_mb * 2**20
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            size = MAX_FILE_MB * 2**20
+            resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
     return apply
 

@@ -13,6 +13,7 @@ its own answers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import importlib.util
 import os
@@ -250,8 +251,8 @@ class Worker:
             self._wait_for_request()
             try:
                 message = wire.recv(self.sock)
-            except EOFError:
-                return
+            except (EOFError, OSError):
+                return  # the judge is gone
             op = message.get("op")
             if op == "bye":
                 return
@@ -275,10 +276,8 @@ class Worker:
 
 
 def _import_quietly(name: str) -> None:
-    try:
+    with contextlib.suppress(Exception):  # whoever needs it will import it and see the error
         importlib.import_module(name)
-    except Exception:  # whoever needs it will import it and see the error
-        pass
 
 
 def _preload(kind: str) -> None:

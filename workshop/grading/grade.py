@@ -1,0 +1,263 @@
+"""Grade a folder of collected submissions into a CSV an instructor can put on a transcript.
+
+Each attendee is a sub-folder holding `exNN_topic.py` files (or an
+`exercises/` folder of them). Every file is read once, defensively, at the
+start; each check grades a private copy in a sandboxed worker, several at a
+time (`jobs`). The CSV is rewritten atomically after each attendee, so a
+crash or a kill at any moment leaves the last complete version, and a
+re-run skips attendees whose files have not changed since.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import os
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workshop import ROOT
+from workshop.catalog import Module, load_catalog
+from workshop.grading import procs, runner
+
+MISSING = "missing"
+STATUSES = {
+    runner.PASSED: "every check passes",
+    runner.NOT_STARTED: "the untouched stub: no check passes, a TODO is still there",
+    runner.FAILED: "a check fails (the reason column says which and why)",
+    runner.ERROR: "the code raises an exception while a check runs",
+    runner.IMPORT_ERROR: "the file cannot be loaded (a bad import, code failing at top level)",
+    runner.SYNTAX_ERROR: "Python cannot read the file",
+    runner.UNREADABLE: "not a regular UTF-8 file (a link, a FIFO, a folder, too large, binary)",
+    runner.TIMEOUT: "the checks did not finish within the module's time limit",
+    runner.CRASHED: "the process running the code ended early (exit, signal, crash)",
+    runner.OUT_OF_MEMORY: "the code used more memory than the module allows",
+    runner.TAMPERED: "the code interfered with grading (its report, or the grading files)",
+    MISSING: "no file for this module",
+}
+
+
+@dataclass
+class Submission:
+    """One attendee's files, read once: module id -> text, or the reason it cannot be graded."""
+
+    attendee: str
+    texts: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, runner.CheckResult] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for key in sorted(self.texts):
+            h.update(f"{key}\0{self.texts[key]}\0".encode())
+        for key in sorted(self.problems):
+            h.update(f"{key}\0!{self.problems[key].status}\0".encode())
+        return h.hexdigest()
+
+
+def attendee_folders(folder: Path) -> list[Path]:
+    """Real sub-folders only (a link to elsewhere is not an attendee), in name order."""
+    found = []
+    for entry in os.scandir(folder):
+        if entry.name.startswith(".") or entry.is_symlink():
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            found.append(Path(entry.path))
+    return sorted(found, key=lambda p: p.name)
+
+
+def _candidate(person: Path, module: Module) -> Path | None:
+    for path in (person / f"{module.id}.py", person / "exercises" / f"{module.id}.py"):
+        if os.path.lexists(path):
+            return path
+    return None
+
+
+def read_submission(person: Path, modules: list[Module]) -> Submission:
+    sub = Submission(person.name)
+    if (person / "exercises").is_symlink():
+        return sub  # a link to another folder is not this attendee's work
+    for m in modules:
+        path = _candidate(person, m)
+        if path is None:
+            continue
+        display = f"{person.name}/{path.relative_to(person)}"
+        text, problem = runner.lesson_source(path, display)
+        if problem is not None:
+            problem.module = m.id
+            sub.problems[m.id] = problem
+        else:
+            sub.texts[m.id] = text
+    return sub
+
+
+def columns(modules: list[Module]) -> list[str]:
+    cols = ["attendee"]
+    for m in modules:
+        cols += [m.id, f"{m.id}_reason"]
+    return [*cols, "points", "max_points", "files_sha256"]
+
+
+def _read_previous(out: Path, modules: list[Module]) -> dict[str, dict]:
+    """Rows of an earlier run, when its CSV is ours and readable; {} otherwise."""
+    try:
+        text = procs.read_submission(out, limit=64 * 2**20)
+    except (OSError, procs.UnreadableSubmission):
+        return {}
+    rows = {}
+    reader = csv.DictReader(text.splitlines())
+    if reader.fieldnames != columns(modules):
+        return {}
+    for row in reader:
+        if all(row.get(m.id) for m in modules) and row.get("files_sha256"):
+            rows[row["attendee"]] = row
+    return rows
+
+
+def write_csv(out: Path, modules: list[Module], rows: list[dict]) -> None:
+    """Write all rows to a temporary file beside `out`, then rename it over `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns(modules))
+            writer.writeheader()
+            for row in sorted(rows, key=lambda r: r["attendee"]):
+                writer.writerow(row)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class GuardedTree:
+    """Without the sandbox: notice (and undo) a change to the checks, solutions or toolkit."""
+
+    def __init__(self, root: Path = ROOT):
+        self.files = {}
+        for pattern in ("tests/**/*.py", "solutions/*.py", "workshop/**/*.py", "workshop/*.toml"):
+            for path in root.glob(pattern):
+                if path.is_file() and not path.is_symlink():
+                    self.files[path] = path.read_bytes()
+
+    def restore_changed(self) -> list[str]:
+        changed = []
+        for path, data in self.files.items():
+            try:
+                same = not path.is_symlink() and path.read_bytes() == data
+            except OSError:
+                same = False
+            if not same:
+                changed.append(str(path))
+                with contextlib.suppress(OSError):
+                    if path.is_symlink():
+                        path.unlink()
+                    path.write_bytes(data)
+        return changed
+
+
+def grade_folder(
+    folder: Path,
+    out: Path | None = None,
+    jobs: int | None = None,
+    sandbox: bool = True,
+    force: bool = False,
+    timeout: float | None = None,
+    on_attendee=None,
+    root: Path = ROOT,
+) -> list[dict]:
+    """Grade every attendee in `folder`; return the CSV's rows (also written to `out`)."""
+    modules = load_catalog()
+    out = out or folder / "grades.csv"
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    procs.become_subreaper()
+    people = [read_submission(p, modules) for p in attendee_folders(folder)]
+    previous = {} if force else _read_previous(out, modules)
+    max_points = sum(m.points for m in modules)
+    rows: dict[str, dict] = {}
+    pending: dict[str, dict[str, runner.CheckResult]] = {}
+    for sub in people:
+        old = previous.get(sub.attendee)
+        if old is not None and old.get("files_sha256") == sub.digest:
+            rows[sub.attendee] = old
+            if on_attendee:
+                on_attendee(sub.attendee, old, True)
+            continue
+        pending[sub.attendee] = {}
+    guard = None if sandbox else GuardedTree(root)
+    lock = threading.Lock()
+    by_name = {s.attendee: s for s in people}
+
+    def finish(name: str) -> None:
+        sub, results = by_name[name], pending[name]
+        row = {"attendee": name, "files_sha256": sub.digest, "max_points": max_points}
+        points = 0
+        for m in modules:
+            r = results.get(m.id)
+            row[m.id] = r.status if r else MISSING
+            row[f"{m.id}_reason"] = r.reason if r else "no file for this module"
+            points += m.points if r is not None and r.ok else 0
+        row["points"] = points
+        rows[name] = row
+        write_csv(out, modules, list(rows.values()))
+        if on_attendee:
+            on_attendee(name, row, False)
+
+    def check(name: str, module: Module) -> runner.CheckResult:
+        sub = by_name[name]
+        if module.id in sub.problems:
+            return sub.problems[module.id]
+        return runner.run_checks(
+            module,
+            root=root,
+            timeout=timeout,
+            text=sub.texts[module.id],
+            display=f"{name}/{module.id}.py",
+            sandbox=sandbox,
+        )
+
+    tasks = [
+        (name, m)
+        for name in pending
+        for m in modules
+        if m.id in by_name[name].texts or m.id in by_name[name].problems
+    ]
+    remaining = {name: sum(1 for n, _ in tasks if n == name) for name in pending}
+    for name, count in remaining.items():
+        if count == 0:
+            finish(name)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(check, name, m): (name, m) for name, m in tasks}
+        for future in as_completed(futures):
+            name, m = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # a fault of the grader itself: say so, keep going
+                result = runner.CheckResult(
+                    m.id, runner.ERROR, f"The grader failed on this module: {exc}"
+                )
+            with lock:
+                if guard is not None:
+                    changed = guard.restore_changed()
+                    if changed:
+                        result = runner.CheckResult(
+                            m.id,
+                            runner.TAMPERED,
+                            f"The grading files changed while {name}/{m.id}.py was checked "
+                            f"({', '.join(changed[:3])}); they were restored. Grade without "
+                            "--no-sandbox to keep submissions away from them.",
+                        )
+                pending[name][m.id] = result
+                remaining[name] -= 1
+                if remaining[name] == 0:
+                    finish(name)
+    if not rows:
+        write_csv(out, modules, [])
+    return [rows[k] for k in sorted(rows)]
