@@ -14,7 +14,7 @@ from pathlib import Path
 # would only confuse attendees.
 warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: The project's root folder (the one with exercises/, solutions/ and tests/);
 #: $WORKSHOP_ROOT points the command at another copy (the toolkit's tests use it).

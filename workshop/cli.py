@@ -596,7 +596,10 @@ def cmd_grade(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from workshop import __version__
+
     p = argparse.ArgumentParser(prog="workshop", description="Hands-on deep-learning workshop.")
+    p.add_argument("--version", action="version", version=f"workshop {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("list", help="every module with its state and points")

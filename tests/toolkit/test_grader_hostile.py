@@ -228,6 +228,20 @@ def test_slips_are_classified(case, module, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "case", ["untouched_stub", "windows_notepad_bom", "os_exit", "sigalrm_handler", "wrong_answer"]
+)
+def test_the_tcp_transport_of_windows(case, module, tmp_path, monkeypatch):
+    # Windows cannot hand sockets to a child: the worker dials the judge back
+    # over loopback TCP with a token. The same path, exercised here.
+    monkeypatch.setenv("WORKSHOP_TRANSPORT", "tcp")
+    source, expected = CLASSIFIED[case]
+    result = _grade(module, tmp_path, source, use_sandbox=False)
+    assert result.status == expected, result.message
+    if case == "sigalrm_handler":
+        assert "(in hardlim)" in result.message
+
+
 def _attack(case, module, tmp_path, repo_before, use_sandbox):
     marker = f"31{uuid.uuid4().int % 10**6:06d}"
     source = _prepend(STUB, spawners(marker) + ATTACKS[case])

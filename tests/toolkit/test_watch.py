@@ -59,7 +59,9 @@ def test_watch_checks_the_file_that_was_saved(project):
         text=True,
     )
     lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
+    threading.Thread(
+        target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True
+    ).start()
 
     def wait_for(text, seconds=60):
         deadline = time.time() + seconds

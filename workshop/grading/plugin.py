@@ -1,8 +1,7 @@
 """The judge's pytest plugin: start the worker early, hand checks their `lesson`, report verdicts.
 
 Loaded by `workshop.grading.judge_main`, which has read the run's settings
-(the worker to start, the report pipe, a one-time key) and started the
-worker before pytest. Each verdict goes to
+(the worker to start, a one-time key) and started the worker before pytest. Each verdict goes to
 the report pipe as a JSON line signed with the key, so a line written by
 anyone else is noticed. With `wait_go`, the judge starts the worker (and
 TensorFlow, where the module needs it) and then waits for a second line,
@@ -17,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import shutil
 import tempfile
@@ -47,8 +45,8 @@ def pytest_addoption(parser):
 class Reporter:
     """Signed JSON lines to the runner: verdicts cannot be forged by whoever shares the pipe."""
 
-    def __init__(self, fd: int, key: bytes):
-        self.fh = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
+    def __init__(self, fh, key: bytes):
+        self.fh = fh
         self.key = key
         self.seq = 0
 
@@ -184,9 +182,9 @@ def pytest_configure(config):
     config.stash[_STATE] = state
     if spawn.SETTINGS is None:
         return
-    settings, state["control"] = spawn.SETTINGS
+    settings, state["control"], report = spawn.SETTINGS
     state["settings"] = settings
-    reporter = Reporter(settings["report_fd"], bytes.fromhex(settings["key"]))
+    reporter = Reporter(report, bytes.fromhex(settings["key"]))
     config.pluginmanager.register(_Verdicts(reporter), "workshop-grading-verdicts")
     reporter.write({"event": "seed", "seed": settings["seed"]})
     spec = judge.WorkerSpec(**settings["spec"])

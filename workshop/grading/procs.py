@@ -46,10 +46,8 @@ def become_subreaper() -> bool:
 def die_with_parent() -> None:
     """In a child before exec: SIGKILL it when its parent dies (Linux; elsewhere a no-op)."""
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
-        except (OSError, AttributeError):
-            pass
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
@@ -259,6 +257,23 @@ def read_submission(path, limit: int = MAX_SUBMISSION) -> str:
     if "\x00" in text:
         raise UnreadableSubmission(f"{path} contains NUL bytes: it is not a Python source file")
     return text
+
+
+def read_tail(path, limit: int) -> str:
+    """The last `limit` bytes of a regular file (never a FIFO, a device or a link), as text."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    if _kind(os.lstat(path).st_mode) != "file":
+        raise UnreadableSubmission(f"{path} is not a regular file")
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if _kind(info.st_mode) != "file":
+            raise UnreadableSubmission(f"{path} is not a regular file")
+        os.lseek(fd, max(0, info.st_size - limit), os.SEEK_SET)
+        data = os.read(fd, limit)
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", errors="replace")
 
 
 def _kind(mode: int) -> str:

@@ -489,14 +489,21 @@ class PendingCheck:
         self.lesson_path = spec.worker_path()
         if source is not None:  # written before the judge starts: the worker may load it at once
             self.copy.write_text(source, encoding="utf-8")
-        control_r, control_w = os.pipe()
-        report_r, report_w = os.pipe()
-        stack_r, stack_w = os.pipe()
-        out_r, out_w = os.pipe()
+        # Verdicts come back on the judge's stdout and the run's settings go to its
+        # stdin. Where descriptors can be handed down, the worker's stack dumps and
+        # output have pipes of their own; elsewhere (Windows) a file and the
+        # judge's stderr.
+        posix = os.name == "posix"
+        stack_r = stack_w = out_r = out_w = None
+        if posix:
+            stack_r, stack_w = os.pipe()
+            out_r, out_w = os.pipe()
+            stack = stack_w
+        else:  # pragma: no cover - Windows
+            stack = str(self.home / "stacks.txt")
         settings = {
             "key": self.key.hex(),
-            "report_fd": report_w,
-            "stack_fd": stack_w,
+            "stack": stack,
             "output_fd": out_w,
             "seed": secrets.randbits(32) if seed is None else int(seed),
             "wait_go": wait,
@@ -506,7 +513,6 @@ class PendingCheck:
             sys.executable,
             "-m",
             "workshop.grading.judge_main",
-            str(control_r),
             str(module.test_path(root)),
             "-q",
             "--tb=no",  # the plugin writes each failure itself, with the worker's frames
@@ -522,27 +528,34 @@ class PendingCheck:
         procs.become_subreaper()
         self.children_before = procs.child_pids()
         kwargs = {}
-        if os.name == "posix":  # its own session; dies if the `workshop` command dies
-            kwargs = {"start_new_session": True, "preexec_fn": procs.die_with_parent}
+        if posix:  # its own session; dies if the `workshop` command dies
+            kwargs = {
+                "start_new_session": True,
+                "preexec_fn": procs.die_with_parent,
+                "pass_fds": (stack_w, out_w),
+            }
+        else:  # pragma: no cover - Windows
+            kwargs = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
         self.judge = subprocess.Popen(
             cmd,
             cwd=root,
             env=_judge_env(root, self.home),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=(control_r, report_w, stack_w, out_w),
+            stderr=subprocess.PIPE,
             **kwargs,
         )
         with _LIVE_LOCK:
             _LIVE_JUDGES.add(self.judge.pid)
-        for fd in (control_r, report_w, stack_w, out_w):
-            os.close(fd)
-        self.control = os.fdopen(control_w, "wb")
-        self.report = procs.Lines(os.fdopen(report_r, "rb"))
-        self.stacks = procs.Tail(os.fdopen(stack_r, "rb"), limit=400_000)
-        self.output = procs.Tail(os.fdopen(out_r, "rb"))
-        self.judge_output = procs.Tail(self.judge.stdout)
+        for fd in (stack_w, out_w):
+            if fd is not None:
+                os.close(fd)
+        self.control = self.judge.stdin
+        self.report = procs.Lines(self.judge.stdout)
+        self.stack_file = None if posix else Path(stack)
+        self.stacks = procs.Tail(os.fdopen(stack_r, "rb"), limit=400_000) if posix else None
+        self.output = procs.Tail(os.fdopen(out_r, "rb")) if posix else None
+        self.judge_output = procs.Tail(self.judge.stderr)
         self.control.write((json.dumps(settings) + "\n").encode())
         self.control.flush()
 
@@ -600,9 +613,15 @@ class PendingCheck:
 
     def _result(self, records, forged, killed_for, duration) -> CheckResult:
         module, rel = self.module, self.display
-        output = self.output.text()
         judge_output = self.judge_output.text()
-        stacks = self.stacks.text()
+        output = self.output.text() if self.output else ""
+        if self.stacks is not None:
+            stacks = self.stacks.text()
+        else:  # pragma: no cover - Windows: a file the worker could have replaced
+            try:
+                stacks = procs.read_tail(self.stack_file, 400_000)
+            except (OSError, procs.UnreadableSubmission):
+                stacks = ""
         _remove(self.home)
         if forged or self.report.overflow:
             result = CheckResult(

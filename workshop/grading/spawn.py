@@ -9,16 +9,18 @@ bubblewrap (`workshop.grading.sandbox`).
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Set by `workshop.grading.judge_main` before pytest loads, picked up by the
 #: plugin: the run's settings with the control pipe, and the worker it
 #: started (socket, process).
-SETTINGS: tuple[dict, object] | None = None
+SETTINGS: tuple[dict, object, object] | None = None  # settings, control in, report out
 PRESTARTED: tuple[socket.socket, subprocess.Popen] | None = None
 
 
@@ -67,6 +69,8 @@ def worker_env(spec: WorkerSpec, home: str) -> dict[str, str]:
     return env
 
 
+TOKEN_ENV = "WORKSHOP_WORKER_TOKEN"  # what a worker says first when it dials back (TCP)
+CONNECT_SECONDS = 60
 MAX_FILE_MB = 512  # no file a lesson writes comes close; a bigger one ends the worker (SIGXFSZ)
 
 
@@ -86,27 +90,50 @@ def _limits(memory_mb: int):
     return apply
 
 
+def use_tcp() -> bool:
+    """Windows cannot hand a socket to a child: the worker dials back over loopback TCP there.
+
+    WORKSHOP_TRANSPORT=tcp does the same elsewhere (the tests use it, so the
+    Windows path runs on every CI run). Never in the sandbox, which has no
+    network at all.
+    """
+    return os.name == "nt" or os.environ.get("WORKSHOP_TRANSPORT") == "tcp"
+
+
 def start_process(
-    spec: WorkerSpec, stack_fd: int | None = None, output=None
+    spec: WorkerSpec, stack: int | str | None = None, output=None
 ) -> tuple[socket.socket, subprocess.Popen]:
-    """Start a worker process for `spec`: (the judge's end of its socket, the process)."""
+    """Start a worker process for `spec`: (the judge's end of its socket, the process).
+
+    `stack` is where its stack dumps go (a pipe's file descriptor, or a file's
+    path where descriptors cannot be handed down); `output` its stdout.
+    """
     from workshop.grading import sandbox
 
-    judge_end, worker_end = socket.socketpair()
-    fds = [worker_end.fileno()] + ([stack_fd] if stack_fd is not None else [])
+    tcp = use_tcp() and not spec.sandbox
+    fds = []
     command = [
         sys.executable,
         "-s",  # no user site-packages
         "-u",  # unbuffered: what it printed before a crash is kept
         "-m",
         "workshop.grading.worker",
-        "--fd",
-        str(worker_end.fileno()),
         "--preload",
         spec.preload,
     ]
-    if stack_fd is not None:
-        command += ["--stack-fd", str(stack_fd)]
+    if tcp:
+        listener = socket.create_server(("127.0.0.1", 0))
+        token = secrets.token_hex(16)
+        command += ["--connect", f"127.0.0.1:{listener.getsockname()[1]}"]
+    else:
+        judge_end, worker_end = socket.socketpair()
+        fds.append(worker_end.fileno())
+        command += ["--fd", str(worker_end.fileno())]
+    if isinstance(stack, int):
+        fds.append(stack)
+        command += ["--stack-fd", str(stack)]
+    elif isinstance(stack, str):
+        command += ["--stack-file", stack]
     if spec.sandbox:
         env = worker_env(spec, "/tmp")
         command = sandbox.wrap(command, Path(spec.private_dir), env)
@@ -116,10 +143,13 @@ def start_process(
         home = spec.private_dir or os.getcwd()
         env = worker_env(spec, home)
         cwd = spec.private_dir or home
+        if tcp:
+            env[TOKEN_ENV] = token
     kwargs = {}
     if os.name == "posix":
         kwargs["preexec_fn"] = _limits(spec.memory_mb)
         kwargs["start_new_session"] = True
+        kwargs["pass_fds"] = fds
     else:  # pragma: no cover - Windows
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
     proc = subprocess.Popen(
@@ -129,8 +159,36 @@ def start_process(
         stdin=subprocess.DEVNULL,
         stdout=output,
         stderr=subprocess.STDOUT if output is not None else None,
-        pass_fds=fds,
         **kwargs,
     )
-    worker_end.close()
-    return judge_end, proc
+    if not tcp:
+        worker_end.close()
+        return judge_end, proc
+    return _accept(listener, token, proc), proc
+
+
+def _accept(listener: socket.socket, token: str, proc: subprocess.Popen) -> socket.socket:
+    """The worker's connection, once it has said the token (anyone else is turned away)."""
+    deadline = time.monotonic() + CONNECT_SECONDS
+    listener.settimeout(0.5)
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                sock, _ = listener.accept()
+            except TimeoutError:
+                continue
+            sock.settimeout(5)
+            try:
+                hello = sock.recv(len(token) + 1)
+            except OSError:
+                hello = b""
+            if hello == (token + "\n").encode():
+                sock.settimeout(None)
+                return sock
+            sock.close()
+    finally:
+        listener.close()
+    # The worker did not call back: the judge's first request says it is gone.
+    dead, other = socket.socketpair()
+    other.close()
+    return dead

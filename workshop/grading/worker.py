@@ -298,16 +298,30 @@ def _preload(kind: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fd", type=int, required=True, help="the socket to the judge")
+    parser.add_argument("--fd", type=int, help="the socket to the judge")
+    parser.add_argument(
+        "--connect", help="HOST:PORT of the judge (where sockets cannot be inherited)"
+    )
     parser.add_argument("--stack-fd", type=int, help="where stack dumps go")
+    parser.add_argument("--stack-file", help="where stack dumps go (where descriptors cannot)")
     parser.add_argument("--preload", choices=["numpy", "tf", "tf-now"], default="numpy")
     args = parser.parse_args(argv)
-    sock = socket.socket(fileno=args.fd)
-    if args.stack_fd is not None:
-        faulthandler.enable(file=args.stack_fd)  # a crash in C code still says where
+    if args.connect:
+        from workshop.grading.spawn import TOKEN_ENV
+
+        host, port = args.connect.rsplit(":", 1)
+        sock = socket.create_connection((host, int(port)))
+        sock.sendall((os.environ.pop(TOKEN_ENV, "") + "\n").encode())
+    else:
+        sock = socket.socket(fileno=args.fd)
+    stack_fd = args.stack_fd
+    if args.stack_file:
+        stack_fd = os.open(args.stack_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if stack_fd is not None:
+        faulthandler.enable(file=stack_fd)  # a crash in C code still says where
     _drop_project_root()
     _preload(args.preload)
-    Worker(sock, args.stack_fd, args.preload).serve()
+    Worker(sock, stack_fd, args.preload).serve()
     sock.close()
     return 0
 
