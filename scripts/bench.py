@@ -100,7 +100,7 @@ def bench_grading(quick: bool, repeats: int = 3, saves: int = 5) -> dict:
     import tempfile
 
     from workshop.grading.runner import PendingCheck, run_checks
-    from workshop.stubs import write_stub
+    from workshop.stubs import make_stub, write_stub
 
     repeats = 1 if quick else repeats
     saves = 2 if quick else saves
@@ -117,22 +117,28 @@ def bench_grading(quick: bool, repeats: int = 3, saves: int = 5) -> dict:
                 stub = run_checks(module, tmp)
             cold = [run_checks(module, "solutions") for _ in range(repeats)]
             text = module.solution_path().read_text(encoding="utf-8")
-            warm = []
-            for _ in range(saves):
-                pending = PendingCheck(module, f"solutions/{module.id}.py", wait=True)
+            stub_text = make_stub(text)
+
+            def saved(source, module=module):
+                pending = PendingCheck(module, f"exercises/{module.id}.py", wait=True)
                 time.sleep(12 if module.tf else 2)  # the attendee is typing; the pair gets ready
-                warm.append(pending.go(text))
+                return pending.go(source)
+
+            warm = [saved(text) for _ in range(saves)]
+            warm_stub = [saved(stub_text) for _ in range(saves)]
             row = {
                 "stub_seconds": round(stub.duration, 2),
                 "cold_median_seconds": round(_median([r.duration for r in cold]), 2),
                 "watch_median_seconds": round(_median([r.duration for r in warm]), 2),
-                "status": sorted({stub.status, *(r.status for r in cold + warm)}),
+                "watch_stub_median_seconds": round(_median([r.duration for r in warm_stub]), 2),
+                "status": sorted({stub.status, *(r.status for r in cold + warm + warm_stub)}),
             }
             row["watch_over_cold"] = round(
                 row["watch_median_seconds"] / row["cold_median_seconds"], 2
             )
             line = (
-                f"  {module.id:<38} stub {row['stub_seconds']:5.2f} s, cold {row['cold_median_seconds']:6.2f} s, "
+                f"  {module.id:<38} stub {row['stub_seconds']:5.2f} s (watch {row['watch_stub_median_seconds']:4.2f} s), "
+                f"solution cold {row['cold_median_seconds']:6.2f} s, "
                 f"watch {row['watch_median_seconds']:6.2f} s ({row['watch_over_cold']:.2f}x cold)"
             )
             if tree is not None:

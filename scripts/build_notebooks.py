@@ -1,11 +1,13 @@
-"""Turn the percent-format lessons into Jupyter notebooks (exercises and solutions).
+"""Build the Jupyter notebooks of the lessons (same as `workshop notebooks`).
 
-    python scripts/build_notebooks.py                 # -> notebooks/exercises/*.ipynb, notebooks/solutions/*.ipynb
+    python scripts/build_notebooks.py                 # notebooks/exercises/*.ipynb, notebooks/solutions/*.ipynb
     python scripts/build_notebooks.py --out DIR ex01  # only some lessons, elsewhere
+    python scripts/build_notebooks.py --force         # rebuild existing ones (after a backup)
 
-The notebooks are generated (not committed): the `.py` files stay the single
-source. In a notebook the lesson's last cell runs `main()` with the full
-settings; set WORKSHOP_QUICK=1 in the kernel's environment for the quick ones.
+Exercise notebooks come from the pristine stubs, solution notebooks from the
+solutions without their grading markers; the `.py` files stay the single
+source. A notebook that exists is never overwritten without --force.
+Set WORKSHOP_SOURCE to the repository URL the Colab set-up cell clones.
 """
 
 from __future__ import annotations
@@ -15,38 +17,21 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-
-def build(out: Path, only: list[str] | None = None) -> list[Path]:
-    import jupytext
-
-    written = []
-    for folder in ("exercises", "solutions"):
-        for script in sorted((ROOT / folder).glob("ex*.py")):
-            if only and not any(key in script.stem for key in only):
-                continue
-            notebook = jupytext.read(script, fmt="py:percent")
-            notebook.metadata["kernelspec"] = {
-                "name": "python3",
-                "display_name": "Python 3",
-                "language": "python",
-            }
-            target = out / folder / f"{script.stem}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            jupytext.write(notebook, target)
-            written.append(target)
-    return written
+from workshop import notebooks  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lessons", nargs="*", help="e.g. ex01 perceptron (default: all)")
-    parser.add_argument("--out", default=str(ROOT / "notebooks"))
+    parser.add_argument("--out", default=None, help="default: notebooks/ in the project")
+    parser.add_argument("--force", action="store_true", help="rebuild existing notebooks too")
     args = parser.parse_args(argv)
-    paths = build(Path(args.out), args.lessons or None)
-    for p in paths:
-        print(f"wrote {p}")
-    if not paths:
+    built = notebooks.build(Path(args.out) if args.out else None, args.lessons or None, args.force)
+    for b in built:
+        print(f"{b.action:8} {b.path}" + (f" (old one: {b.backup})" if b.backup else ""))
+    if not built:
         print("no lesson matched", file=sys.stderr)
         return 1
     return 0

@@ -3,11 +3,15 @@
 Each check compares with a reference computed here from the rule itself, or
 with a property any correct perceptron has; none copies a number from the
 solution. Random inputs come from the `rng` fixture: a fresh seed each run,
-so no answer can be written down in advance.
+so no answer can be written down in advance. Checks follow the lesson's
+order.
 """
 
 import numpy as np
 import pytest
+
+from workshop.grading import expect
+from workshop.grading.judge import leaves_arguments_alone
 
 GATES = {
     "AND": np.array([0, 0, 0, 1]),
@@ -38,20 +42,15 @@ def reference_train(P, T, w, b, epochs):
 def test_hardlim_scalars(lesson):
     for x, want in [(0, 1), (0.0, 1), (-1e-9, 0), (3.5, 1), (-2, 0)]:
         got = lesson.hardlim(x)
-        assert got == want, f"hardlim({x}) should be {want}, got {got!r}: 1 where x >= 0, else 0"
+        value = expect.integer(got, f"hardlim({x})")
+        assert value == want, f"hardlim({x}) should be {want}, got {got!r}: 1 where x >= 0, else 0"
 
 
 def test_hardlim_arrays(lesson, rng):
     x = rng.normal(size=(5, 7))
     x[0, 0] = 0.0
-    got = np.asarray(lesson.hardlim(x))
-    assert got.shape == x.shape, f"hardlim kept the shape? expected {x.shape}, got {got.shape}"
-    want = np.heaviside(x, 1.0)
-    bad = np.argwhere(got != want)
-    assert bad.size == 0, (
-        f"hardlim differs from the step function at {len(bad)} places, "
-        f"e.g. x={x[tuple(bad[0])]:.3g} gave {got[tuple(bad[0])]}"
-    )
+    got = expect.array(lesson.hardlim(x), "hardlim of an array", ndim=2)
+    expect.equal(got, np.heaviside(x, 1.0), "hardlim(x)", hint="1 where x >= 0, else 0")
 
 
 def test_step_follows_the_rule(lesson, rng):
@@ -59,12 +58,11 @@ def test_step_follows_the_rule(lesson, rng):
         w, p = rng.normal(size=3), rng.integers(-2, 3, size=3).astype(float)
         b, t = float(rng.normal()), int(rng.integers(0, 2))
         a = 1 if w @ p + b >= 0 else 0
-        new_w, new_b, e = lesson.perceptron_step(w.copy(), b, p, t)
+        new_w, new_b, e = lesson.perceptron_step(w, b, p, t)
         assert e == t - a, f"error e must be t - a = {t} - {a} = {t - a}, got {e}"
-        np.testing.assert_allclose(new_w, w + (t - a) * p, err_msg="w must become w + e·p")
-        assert new_b == pytest.approx(b + (t - a)), (
-            f"b must become b + e = {b + t - a}, got {new_b}"
-        )
+        expect.close(new_w, w + (t - a) * p, "the new w", hint="w must become w + e·p")
+        expect.close(new_b, b + (t - a), "the new b", hint="b must become b + e")
+    leaves_arguments_alone(lesson, "perceptron_step")
 
 
 def test_step_without_bias(lesson):
@@ -72,7 +70,7 @@ def test_step_without_bias(lesson):
     new_w, new_b, e = lesson.perceptron_step(w, None, p, 1)
     assert new_b is None, f"with b=None the neuron has no bias: b must stay None, got {new_b!r}"
     assert e == 1, f"w·p = -0.5 < 0 so a = 0 and e = 1 - 0 = 1; got e = {e}"
-    np.testing.assert_allclose(new_w, w + p)
+    expect.close(new_w, w + p, "the new w")
 
 
 @pytest.mark.parametrize("gate", ["AND", "OR"])
@@ -82,10 +80,8 @@ def test_learns_separable_gates(lesson, gate):
     assert result.converged, (
         f"{gate} is linearly separable: training must converge (errors: {result.errors})"
     )
-    got = np.asarray(lesson.predict(result.w, result.b, INPUTS))
-    assert (got == T).all(), (
-        f"after training on {gate}, predict gives {got.tolist()}, want {T.tolist()}"
-    )
+    got = expect.array(lesson.predict(result.w, result.b, INPUTS), "predict(w, b, P)", ndim=1)
+    expect.equal(got, T, f"predict after training on {gate}")
 
 
 def test_matches_the_rule_epoch_by_epoch(lesson, rng):
@@ -101,8 +97,8 @@ def test_matches_the_rule_epoch_by_epoch(lesson, rng):
     assert result.epochs == len(want_errors), (
         f"epochs run: want {len(want_errors)}, got {result.epochs}"
     )
-    np.testing.assert_allclose(result.w, want_w, err_msg="final weights differ from the rule's")
-    assert result.b == pytest.approx(want_b)
+    expect.close(result.w, want_w, "the final weights", hint="they differ from the rule's")
+    expect.close(result.b, want_b, "the final bias")
 
 
 def test_xor_never_converges(lesson):
@@ -128,14 +124,11 @@ def test_random_start_is_seeded(lesson):
     a = lesson.train_perceptron(INPUTS, GATES["AND"], w=None, seed=7, epochs=50)
     b = lesson.train_perceptron(INPUTS, GATES["AND"], w=None, seed=7, epochs=50)
     assert a.converged, "AND must converge from a small random start too"
-    np.testing.assert_allclose(a.w, b.w, err_msg="the same seed must give the same weights")
+    expect.close(a.w, b.w, "the weights of two runs with the same seed")
 
 
 def test_predict_matches_definition(lesson, rng):
     P, w, b = rng.normal(size=(20, 4)), rng.normal(size=4), float(rng.normal())
-    want = (P @ w + b >= 0).astype(int)
-    got = np.asarray(lesson.predict(w, b, P))
+    got = expect.array(lesson.predict(w, b, P), "predict(w, b, P)", ndim=1)
     assert got.shape == (20,), f"one output per pattern: want shape (20,), got {got.shape}"
-    assert (got == want).all(), (
-        f"predict must be hardlim(P·w + b); {np.sum(got != want)} of 20 differ"
-    )
+    expect.equal(got, (P @ w + b >= 0).astype(int), "predict(w, b, P)", hint="hardlim(P·w + b)")

@@ -10,7 +10,8 @@ do).
 import numpy as np
 import pytest
 
-from workshop.grading.judge import scenario, seed
+from workshop.grading import expect
+from workshop.grading.judge import compiled, leaves_arguments_alone, scenario, seed
 
 
 @pytest.fixture
@@ -32,10 +33,14 @@ def least_squares(x, t):
 
 def test_predict_line(lesson, rng):
     x = rng.normal(size=7)
-    np.testing.assert_allclose(lesson.predict_line(1.5, -0.5, x), 1.5 * x - 0.5, err_msg="w·x + b")
-    assert float(lesson.predict_line(2.0, 1.0, 3.0)) == pytest.approx(7.0), (
-        "a number in, a number out"
+    expect.close(
+        lesson.predict_line(1.5, -0.5, x),
+        1.5 * x - 0.5,
+        "predict_line(1.5, -0.5, x)",
+        hint="w·x + b",
     )
+    got = expect.number(lesson.predict_line(2.0, 1.0, 3.0), "predict_line(2, 1, 3)")
+    assert got == pytest.approx(7.0), f"predict_line(2, 1, 3) = 2·3 + 1 = 7, got {got}"
 
 
 def test_quadratic_cost_matches_formula(lesson, data, rng):
@@ -56,12 +61,9 @@ def test_gradients_match_finite_differences(lesson, data, rng):
         dw, db = lesson.gradients(w, b, X, T)
         fd_w = (ref_cost(w + eps, b, X, T) - ref_cost(w - eps, b, X, T)) / (2 * eps)
         fd_b = (ref_cost(w, b + eps, X, T) - ref_cost(w, b - eps, X, T)) / (2 * eps)
-        assert dw == pytest.approx(fd_w, rel=1e-5, abs=1e-7), (
-            f"dC/dw at ({w}, {b}): finite differences give {fd_w:.6g}, you return {dw:.6g}"
-        )
-        assert db == pytest.approx(fd_b, rel=1e-5, abs=1e-7), (
-            f"dC/db at ({w}, {b}): finite differences give {fd_b:.6g}, you return {db:.6g}"
-        )
+        at = f"at (w, b) = ({w:.3g}, {b:.3g})"
+        expect.close(dw, fd_w, f"dC/dw {at}", rtol=1e-5, atol=1e-7, hint="(finite differences)")
+        expect.close(db, fd_b, f"dC/db {at}", rtol=1e-5, atol=1e-7, hint="(finite differences)")
 
 
 def test_descent_history_and_path(lesson, data):
@@ -105,19 +107,37 @@ def test_divergence_is_detected(lesson, data):
     )
 
 
+def test_divergence_is_judged_against_the_starting_cost(lesson, data):
+    X, T = data
+    # Targets in the ten thousands: the cost starts near 1e8 and falls. A fixed
+    # threshold (cost > 1e6) would call that divergence; it is relative to the start.
+    result = lesson.gradient_descent(X, T * 1e4, lr=0.05, epochs=50)
+    assert not result.diverged, (
+        f"with lr=0.05 the cost falls from {result.history[0]:.3g} to {result.history[-1]:.3g}: "
+        "that is not divergence. Compare the cost with the STARTING cost (e.g. > 1e6 × it), "
+        "not with a fixed number"
+    )
+    tiny = lesson.gradient_descent(X, T * 1e-4, lr=1.0, epochs=1000)
+    assert tiny.diverged, "lr=1.0 diverges on small targets too, even while the cost is still tiny"
+
+
 def test_delta_rule_epoch(lesson, rng):
     Xd = np.c_[rng.normal(size=(25, 2)), np.ones(25)]
     t = Xd @ rng.normal(0, 2, 3) + rng.normal(0, 0.1, 25)
     W = rng.normal(size=3)
-    got = lesson.delta_rule_epoch(W.copy(), Xd, t, 0.01)
+    got = lesson.delta_rule_epoch(W, Xd, t, 0.01)
     want = W + 0.01 * sum((t[d] - Xd[d] @ W) * Xd[d] for d in range(25))
-    np.testing.assert_allclose(got, want, err_msg="ΔW_i = lr · Σ_d (t_d − o_d)·x_id with o = X·W")
+    expect.close(
+        got, want, "W after one epoch", hint="ΔW_i = lr · Σ_d (t_d − o_d)·x_id with o = X·W"
+    )
+    leaves_arguments_alone(lesson, "delta_rule_epoch")
     W = repeated_epochs(lesson, W, Xd, t, 0.01, 2000)
-    np.testing.assert_allclose(
+    expect.close(
         W,
         np.linalg.lstsq(Xd, t, rcond=None)[0],
+        "W after 2000 epochs",
         atol=1e-4,
-        err_msg="repeated epochs reach least squares",
+        hint="repeated epochs reach the least-squares weights",
     )
 
 
@@ -154,11 +174,12 @@ def test_single_neuron_model(lesson):
         f"one weight and one bias: 2 parameters, got {model.count_params()}"
     )
     assert tuple(model.input_shape) == (None, 1) and tuple(model.output_shape) == (None, 1)
+    compiled(model, "build_single_neuron_model")
     assert isinstance(model.optimizer, keras.optimizers.SGD), (
         f"use SGD, got {type(model.optimizer).__name__}"
     )
     assert "mean_squared_error" in str(model.loss) or "mse" in str(model.loss), (
-        f"loss: {model.loss}"
+        f"fitting a line is regression: loss='mean_squared_error', got {model.loss!r}"
     )
 
 

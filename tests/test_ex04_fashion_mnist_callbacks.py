@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from workshop import data
-from workshop.grading.judge import scenario, type_name
+from workshop.grading import expect
+from workshop.grading.judge import compiled, scenario, type_name
 
 
 @pytest.fixture
@@ -27,17 +28,13 @@ def test_load_data_scales_to_unit_range(lesson, offline):
     assert x_train.shape == (200, 28, 28) and x_test.shape == raw.x_test.shape, (
         f"limit=200 should give 200 training images of 28x28, got {x_train.shape}"
     )
-    assert np.issubdtype(x_train.dtype, np.floating), (
-        f"scaled images should be floats, got {x_train.dtype}"
-    )
+    expect.array(x_train, "x_train", dtype="float32")  # what Keras computes in: half of float64
     assert x_train.min() >= 0.0 and x_train.max() <= 1.0, (
         f"pixels should lie in [0, 1] (divide by 255), got {x_train.min()}..{x_train.max()}"
     )
-    np.testing.assert_allclose(
-        x_train, raw.x_train / 255.0, atol=1e-6, err_msg="x_train should be images / 255"
-    )
-    np.testing.assert_array_equal(y_train, raw.y_train, err_msg="labels must be unchanged")
-    np.testing.assert_array_equal(y_test, raw.y_test)
+    expect.close(x_train, raw.x_train / 255.0, "x_train", atol=1e-6, hint="images / 255")
+    expect.equal(y_train, raw.y_train, "y_train", hint="labels must be unchanged")
+    expect.equal(y_test, raw.y_test, "y_test", hint="labels must be unchanged")
 
 
 def test_model_architecture(lesson, rng):
@@ -60,10 +57,14 @@ def test_model_architecture(lesson, rng):
     assert model.count_params() == expected, (
         f"{expected} parameters expected, got {model.count_params()}"
     )
+    compiled(model, "build_model")
     assert isinstance(model.optimizer, keras.optimizers.Adam), (
         f"use Adam, got {type(model.optimizer).__name__}"
     )
-    assert "sparse_categorical_crossentropy" in str(model.loss), f"loss: {model.loss}"
+    assert "sparse_categorical_crossentropy" in str(model.loss), (
+        f"integer labels (0..9, not one-hot): loss='sparse_categorical_crossentropy', "
+        f"got {model.loss!r}"
+    )
     x = rng.random((8, 28, 28), dtype=np.float32)
     result = model.evaluate(x, np.arange(8) % 10, verbose=0, return_dict=True)
     assert "accuracy" in result, (

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from workshop import data
-from workshop.grading.judge import scenario, seed
+from workshop.grading import expect
+from workshop.grading.judge import compiled, leaves_arguments_alone, scenario, seed
 
 
 @pytest.fixture
@@ -23,37 +24,58 @@ def test_load_concrete_returns_the_table(lesson, offline):
     X, y = lesson.load_concrete()
     table = data.load_concrete()
     assert X.shape == table.X.shape and y.shape == table.y.shape, f"got X {X.shape}, y {y.shape}"
-    np.testing.assert_allclose(X, table.X)
-    np.testing.assert_allclose(y, table.y)
+    expect.close(X, table.X, "X from load_concrete")
+    expect.close(y, table.y, "y from load_concrete")
 
 
 def test_standardize_uses_training_statistics(lesson, rng):
     X_train = rng.normal(5, 3, (40, 4))
     X_test = rng.normal(-2, 10, (15, 4))
     tr, te = lesson.standardize(X_train, X_test)
-    np.testing.assert_allclose(
-        tr.mean(0), 0, atol=1e-12, err_msg="training columns should have mean 0"
+    expect.close(
+        tr.mean(0),
+        0,
+        "the mean of each standardised training column",
+        atol=1e-12,
+        hint="training columns should have mean 0",
     )
-    np.testing.assert_allclose(
-        tr.std(0), 1, atol=1e-12, err_msg="training columns should have std 1"
+    expect.close(
+        tr.std(0),
+        1,
+        "the std of each standardised training column",
+        atol=1e-12,
+        hint="training columns should have std 1",
     )
     mean, std = X_train.mean(0), X_train.std(0)
-    np.testing.assert_allclose(
-        te, (X_test - mean) / std, err_msg="scale the test split with the TRAINING mean and std"
+    expect.close(
+        te,
+        (X_test - mean) / std,
+        "the standardised test split",
+        hint="scale the test split with the TRAINING mean and std",
     )
+
+
+def test_standardize_leaves_its_inputs_alone(lesson, rng):
+    X_train, X_test = rng.normal(3, 2, (20, 3)), rng.normal(3, 2, (8, 3))
+    lesson.standardize(X_train, X_test)
+    leaves_arguments_alone(lesson, "standardize")
 
 
 def test_standardize_does_not_leak_the_test_split(lesson, rng):
     X_train, X_test = rng.normal(size=(30, 3)), rng.normal(size=(10, 3))
     tr1, te1 = lesson.standardize(X_train, X_test)
     tr2, te2 = lesson.standardize(X_train, X_test * 100 + 1000)
-    np.testing.assert_allclose(
-        tr1, tr2, err_msg="the training split's scaling must not depend on the test split"
+    expect.close(
+        tr1,
+        tr2,
+        "the standardised training split",
+        hint="the training split's scaling must not depend on the test split",
     )
-    np.testing.assert_allclose(
+    expect.close(
         te2,
         (X_test * 100 + 1000 - X_train.mean(0)) / X_train.std(0),
-        err_msg="the test split is scaled with the training statistics, not its own",
+        "the standardised test split",
+        hint="the test split is scaled with the training statistics, not its own",
     )
 
 
@@ -81,8 +103,10 @@ def test_regression_model(lesson):
         f"{expected} parameters expected, got {model.count_params()}"
     )
     assert tuple(model.input_shape) == (None, 8)
+    compiled(model, "build_regression_model")
     assert "mean_squared_error" in str(model.loss) or "mse" in str(model.loss), (
-        f"loss: {model.loss}"
+        f"predicting a strength (a number) is regression: loss='mean_squared_error', "
+        f"got {model.loss!r}"
     )
     small = lesson.build_regression_model(3, hidden=(7,))
     assert small.count_params() == (3 * 7 + 7) + (7 + 1), (
@@ -107,8 +131,11 @@ def test_evaluate_regression_learns(lesson, rng):
 
 def test_to_one_hot(lesson, rng):
     y = rng.integers(0, 7, 25)
-    np.testing.assert_array_equal(
-        lesson.to_one_hot(y, 7), np.eye(7)[y], err_msg="row i has a single 1 in column y[i]"
+    expect.equal(
+        lesson.to_one_hot(y, 7),
+        np.eye(7)[y],
+        "to_one_hot(y, 7)",
+        hint="row i has a single 1 in column y[i]",
     )
 
 
@@ -118,8 +145,10 @@ def test_classification_model_and_training(lesson, offline):
 
     assert tuple(model.input_shape) == (None, 784) and tuple(model.output_shape) == (None, 10)
     assert model.layers[-1].activation.__name__ == "softmax", "the output layer needs softmax"
+    compiled(model, "build_classification_model")
     assert "categorical_crossentropy" in str(model.loss) and "sparse" not in str(model.loss), (
-        f"one-hot labels go with categorical_crossentropy, got {model.loss}"
+        f"one-hot labels (rows like [0, 0, 1, 0, ...]): loss='categorical_crossentropy'; the "
+        f"sparse one is for integer labels. Got {model.loss!r}"
     )
     keras.utils.set_random_seed(0)  # the judge's own shuffling
     seed(lesson, 0)  # the attendee's initial weights
@@ -151,8 +180,9 @@ def test_save_and_reload_predicts_the_same(lesson, rng):
     assert got["saved"], "save the model to the given .keras path"
     assert not got["same"], "return the model loaded back from the file"
     x = rng.random((5, 20), dtype=np.float32)
-    np.testing.assert_array_equal(
+    expect.equal(
         got["again"].predict(x, verbose=0),
         got["model"].predict(x, verbose=0),
-        err_msg="the reloaded model must predict the same",
+        "the reloaded model's predictions",
+        hint="the reloaded model must predict the same",
     )

@@ -8,7 +8,8 @@ count_parameters is compared with Keras's own trainable weights.
 import numpy as np
 
 from workshop import data
-from workshop.grading.judge import seed
+from workshop.grading import expect
+from workshop.grading.judge import compiled, leaves_arguments_alone, seed
 
 # (name, kind, maps or units, kernel, stride) straight from the table.
 TABLE = [
@@ -47,8 +48,11 @@ def test_pad_to_32(lesson, rng):
     images = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
     padded = lesson.pad_to_32(images)
     assert padded.shape == (3, 32, 32, 1), f"expected (3, 32, 32, 1), got {padded.shape}"
-    np.testing.assert_array_equal(
-        padded[:, 2:30, 2:30, 0], images, err_msg="the digit sits in the middle"
+    expect.equal(
+        padded[:, 2:30, 2:30, 0],
+        images,
+        "the middle of the padded image",
+        hint="the digit sits in the middle",
     )
     border = np.concatenate(
         [
@@ -59,6 +63,7 @@ def test_pad_to_32(lesson, rng):
         ]
     )
     assert not border.any(), "the 2-pixel border must be zeros"
+    leaves_arguments_alone(lesson, "pad_to_32")
 
 
 def test_layers_follow_the_table(lesson):
@@ -120,9 +125,10 @@ def test_lenet_learns(lesson, tmp_path, monkeypatch):
     seed(lesson, 0)  # the attendee's initial weights
     images = data.load_mnist(limit=256)
     x = lesson.pad_to_32(images.x_train).astype("float32") / 255
-    model = lesson.build_lenet5()
+    model = compiled(lesson.build_lenet5(), "build_lenet5")
     assert "sparse_categorical_crossentropy" in str(model.loss), (
-        f"integer labels: sparse cross-entropy, got {model.loss}"
+        f"integer labels (0..9, not one-hot): loss='sparse_categorical_crossentropy', "
+        f"got {model.loss!r}"
     )
     before = model.evaluate(x, images.y_train, verbose=0, return_dict=True)
     model.fit(x, images.y_train, epochs=4, batch_size=32, verbose=0)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-from workshop.grading.judge import scenario
+from workshop.grading import expect
+from workshop.grading.judge import leaves_arguments_alone, scenario
 
 
 @pytest.mark.parametrize("shape, k", [((9, 9), 3), ((12, 7), 5), ((6, 10), 2), ((5, 5), 5)])
@@ -21,12 +22,14 @@ def test_convolve_matches_scipy(lesson, shape, k, rng):
     assert got.shape == want.shape, (
         f"output size should be (H - k + 1, W - k + 1) = {want.shape}, got {got.shape}"
     )
-    np.testing.assert_allclose(
+    expect.close(
         got,
         want,
+        f"convolve2d of a {shape} image with a {k}x{k} kernel",
         atol=1e-10,
-        err_msg="convolve2d must slide the kernel WITHOUT flipping it (what CNNs do): compare scipy.signal.correlate2d",
+        hint="convolve2d must slide the kernel WITHOUT flipping it (what CNNs do): compare scipy.signal.correlate2d",
     )
+    leaves_arguments_alone(lesson, "convolve2d")
 
 
 @pytest.mark.parametrize("stride, padding", [(2, 0), (1, 1), (2, 1), (3, 2)])
@@ -37,7 +40,7 @@ def test_convolve_stride_and_padding(lesson, stride, padding, rng):
     assert got.shape == want.shape, (
         f"stride={stride}, padding={padding}: size should be ((H + 2p - k) // s + 1, ...) = {want.shape}, got {got.shape}"
     )
-    np.testing.assert_allclose(got, want, atol=1e-10)
+    expect.close(got, want, f"convolve2d(stride={stride}, padding={padding})", atol=1e-10)
 
 
 def _ref_pool(x, size, stride, reduce):
@@ -59,18 +62,20 @@ def _ref_pool(x, size, stride, reduce):
 @pytest.mark.parametrize("size, stride", [(2, 2), (3, 3), (3, 2), (2, 1)])
 def test_pooling(lesson, size, stride, rng):
     x = rng.normal(size=(10, 9))
-    np.testing.assert_allclose(
-        lesson.max_pool2d(x, size, stride), _ref_pool(x, size, stride, np.max), err_msg="max_pool2d"
+    expect.close(
+        lesson.max_pool2d(x, size, stride),
+        _ref_pool(x, size, stride, np.max),
+        f"max_pool2d(x, {size}, {stride})",
     )
-    np.testing.assert_allclose(
+    expect.close(
         lesson.average_pool2d(x, size, stride),
         _ref_pool(x, size, stride, np.mean),
-        err_msg="average_pool2d",
+        f"average_pool2d(x, {size}, {stride})",
     )
     x3 = rng.normal(size=(8, 8, 3))
     got = np.asarray(lesson.max_pool2d(x3, size, stride))
     assert got.shape[-1] == 3, f"with channels (H, W, C) pool each channel: got shape {got.shape}"
-    np.testing.assert_allclose(got, _ref_pool(x3, size, stride, np.max))
+    expect.close(got, _ref_pool(x3, size, stride, np.max), "max_pool2d of an (H, W, C) array")
 
 
 def test_apply_filter(lesson, rng):
@@ -81,12 +86,19 @@ def test_apply_filter(lesson, rng):
     assert got.shape == image.shape, (
         f"apply_filter keeps the image size (padding k // 2), got {got.shape}"
     )
-    np.testing.assert_allclose(
-        got, np.clip(want, image.min(), image.max()), atol=1e-10, err_msg="'edge' filter, clipped"
+    expect.close(
+        got,
+        np.clip(want, image.min(), image.max()),
+        "apply_filter(image, 'edge')",
+        atol=1e-10,
+        hint="'edge' filter, clipped",
     )
     blur = np.asarray(lesson.apply_filter(image, "blur"))
-    np.testing.assert_allclose(
-        blur[1:-1, 1:-1], correlate2d(image, np.full((3, 3), 1 / 9), mode="valid"), atol=1e-10
+    expect.close(
+        blur[1:-1, 1:-1],
+        correlate2d(image, np.full((3, 3), 1 / 9), mode="valid"),
+        "apply_filter(image, 'blur') inside the border",
+        atol=1e-10,
     )
     relu = np.asarray(lesson.apply_filter(image - 0.5, "sobel_x", relu=True))
     assert relu.min() >= 0, "relu=True sets negative responses to 0"
@@ -105,8 +117,8 @@ def test_convolve_matches_keras_conv2d(lesson, stride, rng):
     conv.build((None, 12, 12, 1))
     conv.set_weights([kernel[:, :, None, None]])
     want = keras.ops.convert_to_numpy(conv(image[None, :, :, None]))[0, :, :, 0]
-    np.testing.assert_allclose(
-        got, want, atol=1e-5, err_msg=f"Keras Conv2D with the same kernel, stride {stride}"
+    expect.close(
+        got, want, f"convolve2d against Keras Conv2D (same kernel, stride {stride})", atol=1e-05
     )
 
 
@@ -119,13 +131,17 @@ def test_pooling_matches_keras(lesson, rng):
     )
     import keras
 
-    np.testing.assert_allclose(
-        got_max, keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(3, 2)(x[None]))[0], atol=1e-6
+    expect.close(
+        got_max,
+        keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(3, 2)(x[None]))[0],
+        "max_pool2d against Keras MaxPooling2D",
+        atol=1e-06,
     )
-    np.testing.assert_allclose(
+    expect.close(
         got_avg,
         keras.ops.convert_to_numpy(keras.layers.AveragePooling2D(3, 2)(x[None]))[0],
-        atol=1e-6,
+        "average_pool2d against Keras AveragePooling2D",
+        atol=1e-06,
     )
 
 
@@ -174,14 +190,21 @@ def test_feature_maps_of_an_unbuilt_sequential_model(lesson, rng):
     import keras
 
     assert list(maps) == ["c1", "p1", "c2"], f"conv and pooling layers in order, got {list(maps)}"
-    np.testing.assert_array_equal(
-        model.get_layer("c1").get_weights()[0], kernels[0], err_msg="the model's weights changed"
+    expect.equal(
+        model.get_layer("c1").get_weights()[0],
+        kernels[0],
+        "the c1 kernel after feature_maps",
+        hint="the model's weights changed",
     )
     x = image[None, :, :, None]
     for layer in model.layers[:3]:
         x = layer(x)
-        np.testing.assert_allclose(
-            maps[layer.name], keras.ops.convert_to_numpy(x)[0], atol=1e-5, err_msg=layer.name
+        expect.close(
+            maps[layer.name],
+            keras.ops.convert_to_numpy(x)[0],
+            f"the feature map of {layer.name}",
+            atol=1e-05,
+            hint=layer.name,
         )
     assert (
         maps["c1"].shape == (10, 10, 4)
@@ -203,4 +226,4 @@ def test_feature_maps_of_a_functional_model(lesson, rng):
     maps = lesson.feature_maps(model, image, layers=["c2"])
     want = keras.Model(inputs, model.get_layer("c2").output).predict(image[None], verbose=0)[0]
     assert list(maps) == ["c2"], f"layers=['c2'] asks for that layer only, got {list(maps)}"
-    np.testing.assert_allclose(maps["c2"], want, atol=1e-5)
+    expect.close(maps["c2"], want, "the feature map of c2", atol=1e-05)

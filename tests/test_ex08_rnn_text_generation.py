@@ -8,7 +8,8 @@ random generators and compares frequencies with the probabilities asked for.
 import numpy as np
 import pytest
 
-from workshop.grading.judge import scenario, seed
+from workshop.grading import expect
+from workshop.grading.judge import compiled, scenario, seed
 
 SPANISH = "\ufeffEn un lugar de la Mancha,\r\nde cuyo  nombre\tno quiero acordarme,\r\n\r\n\r\n\r\n¿Qué niño?   ¡Señor!\r\n"
 
@@ -68,9 +69,9 @@ def test_make_windows(lesson, window, rng):
     assert np.shape(X) == (20 - window, window), (
         f"expected {20 - window} windows of {window}, got {np.shape(X)}"
     )
-    np.testing.assert_array_equal(X, want, err_msg="row i is indices[i : i + window]")
-    np.testing.assert_array_equal(
-        y, indices[window:], err_msg="y[i] is the index right after row i"
+    expect.equal(X, want, "the windows X", hint="row i is indices[i : i + window]")
+    expect.equal(
+        y, indices[window:], "the next tokens y", hint="y[i] is the index right after row i"
     )
 
 
@@ -96,25 +97,28 @@ def test_sample_next_follows_the_distribution(lesson, rng):
     p = rng.dirichlet(np.ones(3) * 3)
     draw_seed = int(rng.integers(2**31))
     # 4000 draws: the standard error is at most 0.008; 0.04 is five of them.
-    np.testing.assert_allclose(
+    expect.close(
         frequencies(lesson, p, 1.0, 4000, draw_seed),
         p,
+        "how often each token is drawn at T=1",
         atol=0.04,
-        err_msg="temperature 1 samples the distribution as it is",
+        hint="temperature 1 samples the distribution as it is",
     )
     want_sharp = p**4 / np.sum(p**4)
     want_flat = p**0.25 / np.sum(p**0.25)
-    np.testing.assert_allclose(
+    expect.close(
         frequencies(lesson, p, 0.25, 4000, draw_seed + 1),
         want_sharp,
+        "how often each token is drawn",
         atol=0.04,
-        err_msg="T=0.25: p^(1/T), renormalised",
+        hint="T=0.25: p^(1/T), renormalised",
     )
-    np.testing.assert_allclose(
+    expect.close(
         frequencies(lesson, p, 4.0, 4000, draw_seed + 2),
         want_flat,
+        "how often each token is drawn",
         atol=0.04,
-        err_msg="T=4: flatter",
+        hint="T=4: flatter",
     )
 
 
@@ -130,11 +134,18 @@ def test_text_model_shapes_and_training(lesson):
     assert [type(layer).__name__ for layer in lstm.layers].count("LSTM") == 2, (
         "layers=2 stacks two LSTMs"
     )
+    compiled(model, "build_text_model")
+    assert "sparse_categorical_crossentropy" in str(model.loss), (
+        "the target is the index of the next token (an integer): "
+        f"loss='sparse_categorical_crossentropy', got {model.loss!r}"
+    )
     out = model.predict(np.zeros((4, 6), dtype="int32"), verbose=0)
     assert out.shape == (4, 30), (
         f"one distribution over the vocabulary per window: want (4, 30), got {out.shape}"
     )
-    np.testing.assert_allclose(out.sum(1), 1, atol=1e-5, err_msg="softmax output rows sum to 1")
+    expect.close(
+        out.sum(1), 1, "the sum of each output row", atol=1e-05, hint="softmax output rows sum to 1"
+    )
     keras.utils.set_random_seed(0)  # the judge's own shuffling
     seed(lesson, 0)  # the attendee's initial weights
     model = lesson.build_text_model(30, embedding_dim=8, units=16, cell="gru")

@@ -16,6 +16,13 @@ warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed")
 
 __version__ = "0.2.0"
 
+# TensorFlow's C++ start-up lines (absl, oneDNN, "failed call to cuInit" on a
+# CPU-only machine) are filtered out of what attendees see; WORKSHOP_TF_LOGS=1
+# shows them. Nothing is imported here: the filter acts when TensorFlow loads.
+from workshop import quiet as _quiet  # noqa: E402
+
+_quiet.install()
+
 #: The project's root folder (the one with exercises/, solutions/ and tests/);
 #: $WORKSHOP_ROOT points the command at another copy (the toolkit's tests use it).
 ROOT = Path(os.environ.get("WORKSHOP_ROOT") or Path(__file__).resolve().parent.parent)

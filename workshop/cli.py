@@ -166,12 +166,61 @@ def cmd_check(args) -> int:
             return 2
     for m in modules:
         with console.status(f"checking {m.id} ..."):
-            result = runner.run_checks(m, target, sandbox=args.sandbox, seed=args.seed)
+            if target == "exercises":
+                result, graded = check_exercise(m, use_sandbox=args.sandbox, seed=args.seed)
+            else:
+                result = runner.run_checks(m, target, sandbox=args.sandbox, seed=args.seed)
         _print_result(result, m, args.verbose)
         if target == "exercises":
-            _save_progress(result, m)
+            _save_progress(result, m, graded)
         worst = worst or (0 if result.ok else 1)
     return worst
+
+
+def check_exercise(m: Module, use_sandbox: bool = False, seed=None, pending=None):
+    """Grade the attendee's exercise: the `.py`, or the notebook if they work there.
+
+    Returns (result, the file graded). `pending` is a judge and worker started
+    in advance (`workshop watch`).
+    """
+    from workshop import notebooks
+
+    choice = notebooks.choose(m)
+    problem = None
+    if choice.notebook:
+        try:
+            text = notebooks.notebook_source(choice.path)
+        except (OSError, ValueError) as exc:
+            text, problem = (
+                None,
+                runner.CheckResult(
+                    m.id,
+                    runner.UNREADABLE,
+                    f"{choice.display} cannot be read as a notebook: {exc}",
+                    file=choice.display,
+                ),
+            )
+    else:
+        text, problem = runner.lesson_source(choice.path, choice.display)
+    if problem is None:
+        problem = runner.syntax_check(text, ROOT, choice.display)
+    if problem is not None:
+        result = problem
+        if pending is not None:
+            pending.discard()
+    elif pending is not None:
+        result = pending.go(text, display=choice.display)
+    else:
+        result = runner.run_checks(
+            m, text=text, display=choice.display, sandbox=use_sandbox, seed=seed
+        )
+    result.module = m.id
+    if choice.notebook and text is not None:
+        result.message = notebooks.relabel(result.message, choice.display, text)
+    if choice.notebook or choice.why:
+        why = f" ({choice.why})" if choice.why else ""
+        result.message = f"Checked {choice.display}{why}.\n{result.message}"
+    return result, choice.display
 
 
 def cmd_hint(args) -> int:
@@ -188,6 +237,8 @@ def cmd_hint(args) -> int:
 def cmd_run(args) -> int:
     from workshop.demo import run_lesson
 
+    if args.verbose:
+        os.environ["WORKSHOP_TF_LOGS"] = "1"  # TensorFlow's own start-up lines too
     m = find_module(args.module)
     out = Path(args.out_dir or f"outputs/{m.id}")
     if not args.solution:
@@ -262,17 +313,20 @@ class _Ready:
             self.pending = None
 
 
-def _saved_modules(changes, modules: list[Module]) -> list[Module]:
-    """The lesson files among watchfiles' changes, in the order they were saved."""
-    found = []
+def _saved_modules(changes, modules: list[Module]) -> list[tuple[Module, str]]:
+    """The lessons whose file (script or notebook) was saved, with that file, in order."""
+    found: dict[str, tuple[Module, str]] = {}
     for _change, path in changes:
+        path = Path(path)
+        if path.suffix not in (".py", ".ipynb"):
+            continue  # an editor's backup or swap file
         try:
-            m = find_module(Path(path).name, modules)
+            m = find_module(path.name, modules)
         except ValueError:
-            continue  # an editor's backup or swap file, a notebook checkpoint...
-        if Path(path).suffix == ".py" and m not in found:
-            found.append(m)
-    return found
+            continue
+        folder = "notebooks/exercises" if path.suffix == ".ipynb" else "exercises"
+        found[m.id] = (m, f"{folder}/{path.name}")
+    return list(found.values())
 
 
 def cmd_watch(args) -> int:
@@ -288,23 +342,16 @@ def cmd_watch(args) -> int:
 
     signal.signal(signal.SIGTERM, stop)  # a terminal closing: clean up like Ctrl-C
 
-    def check(m: Module, why: str) -> None:
-        path = m.exercise_path()
-        display = f"exercises/{m.id}.py"
+    def check(m: Module, why: str, display: str) -> None:
         console.clear()
         console.print(
             f"[bold]workshop watch[/]: checking {display} ({why} {time.strftime('%H:%M:%S')}); "
             "save any exercise to check it, Ctrl-C to stop",
             highlight=False,
         )
-        text, result = runner.lesson_source(path, display)
-        if result is None:
-            result = runner.syntax_check(text, ROOT, display)
-        if result is None:
-            result = ready.take(m).go(text)
-        result.module = m.id
+        result, graded = check_exercise(m, pending=ready.take(m))
         _print_result(result, m, args.verbose)
-        _save_progress(result, m)
+        _save_progress(result, m, graded)
         if result.ok and not fixed:
             nxt = _current_module(modules)
             if nxt.id != m.id:
@@ -313,7 +360,7 @@ def cmd_watch(args) -> int:
 
     try:
         if fixed:
-            check(fixed, "started")
+            check(fixed, "started", f"exercises/{fixed.id}.py")
         else:
             current = _current_module(modules)
             console.print(
@@ -321,12 +368,14 @@ def cmd_watch(args) -> int:
                 f"(next up: exercises/{current.id}.py); Ctrl-C to stop"
             )
             ready.prepare(current)
+        folders = [ROOT / "exercises", ROOT / "notebooks" / "exercises"]
+        folders[1].mkdir(parents=True, exist_ok=True)
         for changes in watch(
-            ROOT / "exercises", debounce=400, force_polling=poll, poll_delay_ms=500, recursive=False
+            *folders, debounce=400, force_polling=poll, poll_delay_ms=500, recursive=False
         ):
-            for m in _saved_modules(changes, modules):
+            for m, path in _saved_modules(changes, modules):
                 if fixed is None or m.id == fixed.id:
-                    check(m, "saved")
+                    check(m, "saved", path)
     except KeyboardInterrupt:
         pass
     finally:
@@ -335,6 +384,8 @@ def cmd_watch(args) -> int:
 
 
 def cmd_env(args) -> int:
+    if args.verbose:
+        os.environ["WORKSHOP_TF_LOGS"] = "1"  # TensorFlow's own start-up lines too
     rows = []
 
     def add(name, ok, detail, required=True):
@@ -350,7 +401,7 @@ def cmd_env(args) -> int:
         import keras
 
         add("Keras 3", keras.__version__.startswith("3."), keras.__version__)
-        gpus = tf.config.list_physical_devices("GPU")
+        gpus = gpu.physical_devices("GPU")
         add("GPU", bool(gpus), f"{len(gpus)} found" if gpus else "none: the CPU will do", False)
     except Exception as exc:  # report, never crash the check
         add("TensorFlow", False, f"{type(exc).__name__}: {exc}")
@@ -482,12 +533,24 @@ def cmd_demo(args) -> int:
 
 
 def cmd_notebooks(args) -> int:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import build_notebooks
+    from workshop import notebooks
 
-    paths = build_notebooks.build(Path(args.out_dir), args.lessons or None)
-    console.print(f"wrote {len(paths)} notebooks under {args.out_dir}/ (exercises/ and solutions/)")
-    return 0 if paths else 1
+    built = notebooks.build(
+        Path(args.out_dir) if args.out_dir else None, args.lessons or None, force=args.force
+    )
+    for b in built:
+        if b.action == "rebuilt":
+            console.print(f"rebuilt {b.path} (your copy: {b.backup})", markup=False)
+        elif b.action == "created":
+            console.print(f"created {b.path}", markup=False)
+    kept = [b for b in built if b.action == "kept"]
+    if kept:
+        console.print(
+            f"kept {len(kept)} notebooks that exist already (yours are never overwritten; "
+            "--force rebuilds them after a backup)"
+        )
+    console.print("open them with: jupyter lab notebooks/")
+    return 0 if built else 1
 
 
 def attendee_name(given: str | None = None) -> str:
@@ -626,6 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="tiny settings: seconds")
     s.add_argument("--offline", action="store_true", help="never download: cache or stand-in")
     s.add_argument("--out-dir", help="default outputs/<module>")
+    s.add_argument("-v", "--verbose", action="store_true", help="TensorFlow's start-up log too")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("watch", help="check each exercise you save, as soon as you save it")
@@ -639,6 +703,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_reset)
 
     s = sub.add_parser("env", help="[OK]/[FAIL] for everything the workshop needs")
+    s.add_argument("-v", "--verbose", action="store_true", help="TensorFlow's start-up log too")
     s.set_defaults(func=cmd_env)
 
     s = sub.add_parser("data", help="fetch, inspect, pack or unpack the data cache")
@@ -657,9 +722,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--online", action="store_true", help="allow downloads")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("notebooks", help="build Jupyter notebooks from the lessons (jupytext)")
+    s = sub.add_parser(
+        "notebooks", help="create the Jupyter notebooks that are missing (never overwrites yours)"
+    )
     s.add_argument("lessons", nargs="*", help="e.g. ex01 (default: all)")
-    s.add_argument("--out-dir", default=str(ROOT / "notebooks"))
+    s.add_argument("--out-dir", help="default: notebooks/ in the project")
+    s.add_argument(
+        "--force", action="store_true", help="rebuild existing ones too, after backing them up"
+    )
     s.set_defaults(func=cmd_notebooks)
 
     s = sub.add_parser("report", help="JSON of every module: done, points, last check")

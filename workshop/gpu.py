@@ -15,8 +15,7 @@ PRECISIONS = (None, "float32", "mixed_float16", "mixed_bfloat16")
 
 
 def _tf():
-    """Import TensorFlow quietly (its C++ start-up log scares beginners)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Import TensorFlow quietly (its C++ start-up log scares beginners; see workshop.quiet)."""
     import tensorflow as tf
 
     return tf
@@ -80,11 +79,20 @@ def _gpu_details(tf, device) -> tuple[str, int | None]:
     return name, None
 
 
+def physical_devices(kind: str | None = None) -> list:
+    """`tf.config.list_physical_devices`, with its first-call CUDA chatter filtered."""
+    from workshop import quiet
+
+    tf = _tf()
+    with quiet.during():
+        return tf.config.list_physical_devices(kind)
+
+
 def list_devices() -> list[DeviceInfo]:
     """Every physical CPU and GPU TensorFlow sees, CPUs first."""
     tf = _tf()
     devices = []
-    for dev in tf.config.list_physical_devices():
+    for dev in physical_devices():
         if dev.device_type not in ("CPU", "GPU"):
             continue
         if dev.device_type == "GPU":
@@ -156,7 +164,7 @@ def setup(precision: str | None = None, jit: bool | None = None) -> DeviceReport
     import keras
 
     notes = []
-    for gpu in tf.config.list_physical_devices("GPU"):
+    for gpu in physical_devices("GPU"):
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:

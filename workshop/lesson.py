@@ -56,8 +56,17 @@ def parse_config(cls, argv: list[str] | None = None, quick: dict | None = None, 
 
 
 def output_dir(path: str | Path) -> Path:
-    """Create and return the folder a lesson writes its figures and metrics to."""
+    """Create and return the folder a lesson writes its figures and metrics to.
+
+    A relative path is taken from the project's root, wherever the lesson runs
+    from (a terminal in exercises/, a notebook in notebooks/exercises/): every
+    figure lands in the project's outputs/.
+    """
+    from workshop import ROOT
+
     path = Path(path)
+    if not path.is_absolute():
+        path = ROOT / path
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -70,12 +79,16 @@ def in_notebook() -> bool:
 
 
 def save_figure(fig, out: Path, name: str) -> Path:
-    """Save `fig` as out/name.png; display it too when running in a notebook."""
-    path = plotting.save(fig, Path(out) / f"{name}.png")
-    if in_notebook():  # pragma: no cover - exercised by the notebook test
-        from IPython.display import display
+    """Save `fig` as out/name.png; in a notebook, show that PNG in the cell's output.
 
-        display(fig)
+    The PNG itself is displayed (not the Figure), so it appears inline whatever
+    matplotlib backend the kernel has (MPLBACKEND=Agg included).
+    """
+    path = plotting.save(fig, Path(out) / f"{name}.png")
+    if in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
     return path
 
 

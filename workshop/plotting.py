@@ -20,6 +20,21 @@ if TYPE_CHECKING:  # matplotlib is imported when the first figure is made (gradi
 
 WRONG = "#d62728"
 RIGHT = "#2ca02c"
+#: One colour per class, the same in every figure (markers and shaded regions).
+CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
+
+
+def _title(text: str | None, width: int = 60) -> str:
+    """A title wrapped onto several lines rather than clipped at the figure's edge."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) if text else ""
+
+
+def _integer_epochs(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def subplots(nrows: int = 1, ncols: int = 1, size: tuple[float, float] | None = None, **kw):
@@ -69,10 +84,11 @@ def history(history, metrics: Sequence[str] | None = None, title: str | None = N
         if f"val_{name}" in logs:
             ax.plot(epochs, logs[f"val_{name}"], "s--", label="validation")
         ax.set(xlabel="epoch", ylabel=name, title=name)
+        _integer_epochs(ax)
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_title(title, 40 * len(metrics)))
     return fig
 
 
@@ -91,7 +107,9 @@ def curves(
     for name, ys in series.items():
         ys = np.asarray(ys, dtype=float)
         ax.plot(np.arange(1, len(ys) + 1), ys, label=name)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title or "")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=_title(title))
+    if xlabel == "epoch":
+        _integer_epochs(ax)
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
@@ -217,31 +235,57 @@ def decision_boundary(
 ) -> Figure:
     """A 2-D classifier: points coloured by class, the predicted regions, and lines.
 
-    `predict` maps an (N, 2) array to class scores or labels; regions are shaded
-    from it. Each of `lines` is `(w, b)` or `(w, b, label)` and draws
-    w[0]·x + w[1]·y + b = 0 (the perceptron's boundary).
+    `predict` maps an (N, 2) array to class scores or labels (0..1 for two
+    classes); regions are shaded from it in the classes' own colours (the same
+    as the points). Each of `lines` is `(w, b)` or `(w, b, label)` and draws
+    w[0]·x + w[1]·y + b = 0 (the perceptron's boundary); three or more lines
+    (one per epoch, say) go from light to dark in order. A line that cannot be
+    drawn (w = 0: no boundary at all) still has its legend entry.
     """
     X, y = np.asarray(X, float), np.asarray(y).ravel()
     if X.ndim != 2 or X.shape[1] != 2 or len(X) != len(y) or len(X) == 0:
         raise ValueError(f"expected X of shape (N, 2) and N labels, got {X.shape} and {y.shape}")
     fig, ax = _target(ax, size=(6, 5))
     (x0, y0), (x1, y1) = X.min(0) - margin, X.max(0) + margin
+    classes = np.unique(y)
     if predict is not None:
+        from matplotlib.colors import LinearSegmentedColormap
+
         gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
         z = np.asarray(predict(np.c_[gx.ravel(), gy.ravel()]), float).reshape(gx.shape)
-        ax.contourf(gx, gy, z, levels=20, cmap="RdBu", alpha=0.35)
-    for cls, marker in zip(np.unique(y), "os^Dv", strict=False):
+        regions = LinearSegmentedColormap.from_list(
+            "classes", [CLASS_COLORS[0], "#ffffff", CLASS_COLORS[1]]
+        )
+        ax.contourf(gx, gy, z, levels=20, cmap=regions, vmin=0, vmax=1, alpha=0.35)
+    for i, (cls, marker) in enumerate(zip(classes, "os^Dv", strict=False)):
         pts = X[y == cls]
-        ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=70, edgecolor="k", label=f"class {cls:g}")
+        ax.scatter(
+            pts[:, 0],
+            pts[:, 1],
+            marker=marker,
+            s=70,
+            color=CLASS_COLORS[i % len(CLASS_COLORS)],
+            edgecolor="k",
+            label=f"class {cls:g}",
+            zorder=3,
+        )
     xs = np.linspace(x0, x1, 2)
-    for line in lines:
+    shades = None
+    if len(lines) >= 3:
+        from matplotlib import colormaps
+
+        shades = colormaps["viridis"](np.linspace(0.85, 0.05, len(lines)))
+    for i, line in enumerate(lines):
         w, b = np.asarray(line[0], float).ravel(), float(line[1] or 0.0)
         label = line[2] if len(line) > 2 else None
+        style = {"color": shades[i]} if shades is not None else {}
         if abs(w[1]) > 1e-12:
-            ax.plot(xs, -(w[0] * xs + b) / w[1], label=label)
+            ax.plot(xs, -(w[0] * xs + b) / w[1], label=label, **style)
         elif abs(w[0]) > 1e-12:
-            ax.axvline(-b / w[0], label=label)
-    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$p_1$", ylabel="$p_2$", title=title or "")
+            ax.axvline(-b / w[0], label=label, **style)
+        elif label:  # w = 0: no boundary to draw, but the legend says so
+            ax.plot([], [], linestyle="none", marker="x", label=f"{label}: w = 0, no boundary")
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$p_1$", ylabel="$p_2$", title=_title(title, 45))
     ax.legend(fontsize=7, loc="best")
     return fig
 

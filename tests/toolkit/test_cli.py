@@ -229,3 +229,7 @@ def test_env_reports_ok_and_fail_lines(project):
     for part in ("Python", "TensorFlow", "Keras 3", "GPU", "Plotting", "data: mnist"):
         assert part in result.stdout, f"{part} missing from `workshop env`:\n{result.stdout}"
     assert "[OK]" in result.stdout and "[FAIL]" not in result.stdout
+    noise = result.stdout + result.stderr
+    assert "cuInit" not in noise and "absl::InitializeLog" not in noise, (
+        "TensorFlow's chatter shows"
+    )

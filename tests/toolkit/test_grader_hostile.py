@@ -327,6 +327,20 @@ def test_messages_point_at_the_line(module, tmp_path):
     assert result.status == runner.TIMEOUT and "(in hardlim)" in result.message, result.message
 
 
+def test_a_timeout_names_the_loop_not_the_function_it_calls(module, tmp_path):
+    # train_perceptron never stops; most of the time is spent in perceptron_step,
+    # which returns every time: the loop that runs forever is the one to name.
+    endless = SOLUTION.replace("    for epoch in range(1, epochs + 1):", "    while True:", 1)
+    assert endless != SOLUTION
+    loop_line = endless.splitlines().index("    while True:") + 1
+    path = tmp_path / "ex01_perceptron.py"
+    path.write_text(endless, encoding="utf-8")
+    result = runner.run_checks(dataclasses.replace(module, timeout=6.0), str(tmp_path))
+    assert result.status == runner.TIMEOUT, result.message
+    assert "(in train_perceptron)" in result.message, result.message
+    assert loop_line <= result.line <= loop_line + 10, (result.line, loop_line, result.message)
+
+
 def test_memory_watchdog_for_tensorflow_modules(tmp_path):
     # TF modules get no address-space limit (TensorFlow reserves huge ranges),
     # so a resident-memory watchdog must stop runaway allocation instead.

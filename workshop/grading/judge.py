@@ -43,9 +43,16 @@ class Connection:
         self.gone: WorkerGone | None = None
         self.encode = wire.Encoder(self._other)
         self.decode = wire.Decoder(remote=self._remote, keras=self._model)
+        self.notes: dict[str, list] = {}  # what the current check saw (reset per check)
 
-    def _remote(self, ref: int, type_name: str, is_callable: bool):
-        return wire.Remote(self, ref, type_name, is_callable)
+    def _remote(self, ref: int, type_name: str, is_callable: bool, name=None, line=None):
+        return wire.Remote(self, ref, type_name, is_callable, name, line)
+
+    def note(self, kind: str, what: dict) -> None:
+        """Remember something about the attendee's code for the current check's message."""
+        entries = self.notes.setdefault(kind, [])
+        if what not in entries and len(entries) < 20:
+            entries.append(what)
 
     @staticmethod
     def _model(payload: dict):
@@ -94,6 +101,8 @@ class Connection:
     def request(self, op: str, **fields):
         if self.gone is not None:
             raise WorkerGone(str(self.gone), self.gone.returncode)
+        if op == "call":
+            self._last_call = fields.get("ref")
         message = {"op": op, **{k: self.encode(v) for k, v in fields.items()}}
         try:
             wire.send(self.sock, message)
@@ -102,6 +111,12 @@ class Connection:
             raise self._lost("the process running your code ended") from None
         except wire.ProtocolError as exc:
             raise self._lost(f"the process running your code broke the protocol: {exc}") from None
+        notes = reply.get("notes")
+        if isinstance(notes, dict) and isinstance(notes.get("changed"), list):
+            names = [str(n)[:50] for n in notes["changed"][:10]]
+            func = str(notes.get("func", "?"))[:100]
+            line = notes.get("line") if type(notes.get("line")) is int else None
+            self.note("changed_args", {"func": func, "args": names, "line": line})
         if reply.get("ok") is True:
             try:
                 return self.decode(reply.get("value"))
@@ -218,6 +233,28 @@ def scenario(function):
     run.__doc__ = function.__doc__
     run.source = source
     return run
+
+
+def leaves_arguments_alone(lesson: Lesson, function: str) -> None:
+    """Fail when the attendee's `function` changed an array it was given (`w += ...`)."""
+    for entry in lesson._connection.notes.get("changed_args", []):
+        if entry["func"] == function:
+            args = ", ".join(f"`{a}`" for a in entry["args"])
+            raise AssertionError(
+                f"{function} changed its argument {args} in place (e.g. `w += e * p`): the "
+                "caller's array changes too, which breaks training histories and plots. Make a "
+                "new array instead (`w = w + e * p`)."
+            )
+
+
+def compiled(model, builder: str):
+    """The model, after checking `builder` compiled it (else a sentence that says so)."""
+    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+        raise AssertionError(
+            f"the model from {builder} is not compiled: call `model.compile(optimizer=..., "
+            f"loss=..., metrics=[...])` in {builder} before returning it"
+        )
+    return model
 
 
 def type_name(value) -> str:

@@ -149,6 +149,7 @@ class _Verdicts:
             if call.excinfo is not None and report.outcome != "passed":
                 record["exceptions"] = describe(call.excinfo.value)
                 record["text"] = format_failure(call.excinfo.value, record["exceptions"])
+                record["notes"] = notes_of(item.config)
             self.reporter.write(record)
         return report
 
@@ -157,8 +158,14 @@ class _Verdicts:
         state = session.config.stash[_STATE]
         if state["settings"].get("wait_go"):
             line = state["control"].readline()
-            if line.strip() != "go":
+            try:
+                go = {"go": True} if line.strip() == "go" else json.loads(line)
+            except ValueError:
+                go = {}
+            if not isinstance(go, dict) or go.get("go") is not True:
                 pytest.exit("the grader went away", returncode=3)
+            if isinstance(go.get("display"), str):
+                state["spec"].display = go["display"]
         return (yield)
 
     def pytest_sessionfinish(self, session, exitstatus):
@@ -172,6 +179,31 @@ class _Verdicts:
 
         procs.kill_tree(None, state["spec"].env.get(procs.TOKEN_VAR), orphans=True)
         self.reporter.write({"event": "finished", "exitstatus": int(exitstatus)})
+
+
+# --------------------------------------------------------------------------- notes
+
+
+def _connections(config) -> list:
+    state = config.stash.get(_STATE, None) or {}
+    found = list(state.get("local", {}).values())
+    if state.get("connection") is not None:
+        found.append(state["connection"])
+    return found
+
+
+def notes_of(config) -> dict:
+    """What the worker noticed during this check (a None returned, an argument changed)."""
+    merged: dict[str, list] = {}
+    for connection in _connections(config):
+        for kind, entries in connection.notes.items():
+            merged.setdefault(kind, []).extend(entries)
+    return merged
+
+
+def pytest_runtest_setup(item):
+    for connection in _connections(item.config):
+        connection.notes = {}
 
 
 # --------------------------------------------------------------------------- set-up
@@ -229,9 +261,11 @@ def lesson_for(config, module_id: str, target: str | None):
         private_dir=home,
     )
     connection = judge.start(spec)
+    state.setdefault("local", {})[module_id] = connection
     try:
         yield judge.load(connection, spec)
     finally:
+        state["local"].pop(module_id, None)
         connection.close()
         from workshop.grading import procs
 

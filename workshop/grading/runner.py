@@ -148,16 +148,66 @@ def _attendee_frame(chain: list[dict]) -> tuple[int | None, str | None]:
     return None, None
 
 
-def stuck_at(stacks: str, lesson_path: str) -> tuple[int | None, str | None]:
-    """From the worker's last stack dump: the innermost frame in the attendee's file."""
-    dumps = re.split(r"(?m)^(?=Thread 0x|Current thread|Stack \(most recent call first\))", stacks)
+def _dumps(stacks: str) -> list[list[tuple[str, int, str]]]:
+    """The worker's stack dumps, each as frames (file, line, function), outermost first."""
+    blocks = re.split(r"(?m)^(?=Thread 0x|Current thread|Stack \(most recent call first\))", stacks)
     pattern = re.compile(r'File "(.+)", line (\d+) in (\S+)')
-    for dump in reversed([d for d in dumps if 'File "' in d]):
-        for line in dump.splitlines():  # innermost frame first
-            m = pattern.search(line)
-            if m and m.group(1) == lesson_path:
-                return int(m.group(2)), m.group(3)
-    return None, None
+    dumps = []
+    for block in blocks:
+        frames = [(m.group(1), int(m.group(2)), m.group(3)) for m in pattern.finditer(block)]
+        if frames:
+            dumps.append(frames[::-1])  # dumps list the innermost frame first
+    return dumps
+
+
+def _loops(source: str) -> list[tuple[int, int]]:
+    """(first line, last line) of every `for` and `while` statement in the attendee's file."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    return [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.For, ast.While, ast.AsyncFor))
+    ]
+
+
+def stuck_at(stacks: str, lesson_path: str, source: str = "") -> tuple[int | None, str | None]:
+    """Where a timed-out check was stuck: the attendee's innermost loop that was running.
+
+    Of the frames in the attendee's file that were active on the last two
+    stack dumps (the same calls, outermost first), the innermost one whose
+    lines on both dumps lie inside one `for`/`while` statement: the loop
+    that did not end. Failing that, the innermost frame in their file on the
+    last dump.
+    """
+    dumps = _dumps(stacks)
+    if not dumps:
+        return None, None
+    last = dumps[-1]
+    mine_last = [f for f in last if f[0] == lesson_path]
+    fallback = (mine_last[-1][1], mine_last[-1][2]) if mine_last else (None, None)
+    if len(dumps) < 2 or not source:
+        return fallback
+    before, loops = dumps[-2], _loops(source)
+    common = 0
+    while (
+        common < min(len(before), len(last))
+        and before[common][0] == last[common][0]
+        and before[common][2] == last[common][2]
+    ):
+        common += 1
+    for i in range(common - 1, -1, -1):
+        file, line_now, func = last[i]
+        if file != lesson_path:
+            continue
+        line_then = before[i][1]
+        if any(a <= line_now <= b and a <= line_then <= b for a, b in loops):
+            return line_now, func
+    return fallback
 
 
 def _clean_name(nodeid: str) -> str:
@@ -215,6 +265,9 @@ def classify(
         return CheckResult(module.id, ERROR, f"No checks ran for {module.id}.", **base)
 
     first = failures[0]
+    if _todo(first):  # name the TODO that comes first in the file, whatever the checks' order
+        todos = [f for f in failures if _todo(f)]
+        first = min(todos, key=lambda f: _attendee_frame(f["exceptions"])[0] or 10**9)
     chain = first.get("exceptions") or [{"type": "?", "message": "", "frames": []}]
     line, func = _attendee_frame(chain)
     where = f"{rel}, line {line}" + (f" (in {func})" if func else "") if line else rel
@@ -222,6 +275,22 @@ def classify(
     test = _clean_name(str(first.get("nodeid", "?")))
     types = [e.get("type") for e in chain]
     top = chain[0]
+
+    notes = first.get("notes") or {}
+    remark = _remark(notes, rel)
+    local = not any(e.get("remote") for e in chain)
+    if local and notes.get("returned_none") and "LessonImportError" not in types:
+        nothing = notes["returned_none"][0]
+        return CheckResult(
+            module.id,
+            FAILED,
+            f"{passed} of {collected} checks pass. {test} failed: `{nothing['func']}` returned "
+            f"None: it probably misses a `return` ({rel}, line {nothing['line']}).{remark}",
+            file=rel,
+            line=nothing["line"],
+            details=details,
+            **base,
+        )
 
     gone = next((e for e in chain if e.get("type") == "WorkerGone"), None)
     if gone is not None:
@@ -268,12 +337,13 @@ def classify(
             **base,
         )
     if top.get("type") in ("AssertionError", "ModelRefused") and not top.get("remote"):
-        msg = message.split("\nassert ")[0].strip() or "an assertion failed"
+        msg = first_paragraph(message)
         return CheckResult(
             module.id,
             FAILED,
             f"{passed} of {collected} checks pass. {test} failed: {msg}"
-            + (f"\nLook at {where}." if line else ""),
+            + (f"\nLook at {where}." if line else "")
+            + (remark if "in place" not in msg else ""),
             file=rel,
             line=line,
             details=details,
@@ -311,6 +381,54 @@ def classify(
         details=details,
         **base,
     )
+
+
+def _todo(failure: dict) -> bool:
+    top = (failure.get("exceptions") or [{}])[0]
+    return top.get("type") == "NotImplementedError" and str(top.get("message", "")).startswith(
+        "TODO"
+    )
+
+
+def _remark(notes: dict, rel: str) -> str:
+    """A sentence about a slip the worker noticed, to add to a failure's message."""
+    changed = notes.get("changed_args") or []
+    if not changed:
+        return ""
+    c = changed[0]
+    args = ", ".join(f"`{a}`" for a in c["args"])
+    where = f" ({rel}, line {c['line']})" if c.get("line") else ""
+    return (
+        f"\nNote: `{c['func']}` changed its argument {args} in place{where}, e.g. with `w += ...`: "
+        "the caller's array changes too. Write `w = w + ...` to make a new one."
+    )
+
+
+def first_paragraph(message: str) -> str:
+    """The sentence a check's assertion says, without pytest's or NumPy's long comparison."""
+    numpy_style = re.search(r"Not equal to tolerance|Arrays are not (almost )?equal", message)
+    if numpy_style:
+        lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+        what = next(
+            (
+                ln
+                for ln in lines[1:]
+                if not re.match(r"(Mismatch|Max |x:|y:|ACTUAL|DESIRED|\()", ln)
+            ),
+            "the values differ",
+        )
+        counts = next((ln for ln in lines if ln.startswith("Mismatched elements")), "")
+        worst = next((ln for ln in lines if ln.startswith("Max absolute difference")), "")
+        counts = counts.replace("Mismatched elements: ", "").strip()
+        worst = worst.split(":")[-1].strip()
+        extra = ", ".join(
+            filter(
+                None, [f"{counts} differ" if counts else "", f"by up to {worst}" if worst else ""]
+            )
+        )
+        return f"{what}" + (f" ({extra})" if extra else "") + "."
+    text = message.split("\nassert ")[0].split("\n\n")[0].strip()
+    return text or "an assertion failed"
 
 
 def _crash(module, returncode, rel, base, output, who="grading", test=None) -> CheckResult:
@@ -487,6 +605,7 @@ class PendingCheck:
             env={procs.TOKEN_VAR: self.token},
         )
         self.lesson_path = spec.worker_path()
+        self.source = source or ""
         if source is not None:  # written before the judge starts: the worker may load it at once
             self.copy.write_text(source, encoding="utf-8")
         # Verdicts come back on the judge's stdout and the run's settings go to its
@@ -559,15 +678,24 @@ class PendingCheck:
         self.control.write((json.dumps(settings) + "\n").encode())
         self.control.flush()
 
-    def go(self, source: str | None = None) -> CheckResult:
-        """Grade now (`source`: the lesson's text, when not given at start); return the result."""
+    def go(self, source: str | None = None, display: str | None = None) -> CheckResult:
+        """Grade now (`source`: the lesson's text, when not given at start); return the result.
+
+        `display` renames the file in messages (a waiting pair was started
+        before it was known whether the script or the notebook would be saved).
+        """
         if source is not None:
+            self.source = source
             self.copy.write_text(source, encoding="utf-8")
+        if display is not None:
+            self.display = display
         start = time.perf_counter() if self.wait else self.start
         killed_for = None
         try:
             if self.wait:
-                self.control.write(b"go\n")
+                self.control.write(
+                    (json.dumps({"go": True, "display": self.display}) + "\n").encode()
+                )
                 self.control.flush()
         except OSError:
             pass  # the judge died while waiting: classified below
@@ -635,7 +763,7 @@ class PendingCheck:
         elif killed_for == TIMEOUT:
             done = [r for r in records if r.get("event") == "test" and r.get("when") == "call"]
             running = "" if not done else f" after {len(done)} checks had finished"
-            line, func = stuck_at(stacks, self.lesson_path)
+            line, func = stuck_at(stacks, self.lesson_path, self.source)
             where = (
                 f" It was stopped while running line {line} (in {func})."
                 if line

@@ -134,13 +134,23 @@ class Remote:
     using it as one raises a TypeError that names its type.
     """
 
-    __slots__ = ("_worker", "_ref", "_type", "_callable")
+    __slots__ = ("_worker", "_ref", "_type", "_callable", "_name", "_line")
 
-    def __init__(self, worker, ref: int, type_name: str, is_callable: bool):
+    def __init__(
+        self,
+        worker,
+        ref: int,
+        type_name: str,
+        is_callable: bool,
+        name: str | None = None,
+        line: int | None = None,
+    ):
         object.__setattr__(self, "_worker", worker)
         object.__setattr__(self, "_ref", ref)
         object.__setattr__(self, "_type", type_name)
         object.__setattr__(self, "_callable", is_callable)
+        object.__setattr__(self, "_name", name)  # a function's name, where it has one
+        object.__setattr__(self, "_line", line)  # where it is defined in the attendee's file
 
     def _not_a_value(self, what: str):
         raise TypeError(
@@ -157,7 +167,10 @@ class Remote:
         self._worker.request("set", ref=self._ref, name=name, value=value)
 
     def __call__(self, *args, **kwargs):
-        return self._worker.request("call", ref=self._ref, args=list(args), kwargs=kwargs)
+        result = self._worker.request("call", ref=self._ref, args=list(args), kwargs=kwargs)
+        if result is None and self._line is not None:
+            self._worker.note("returned_none", {"func": self._name, "line": self._line})
+        return result
 
     def __getitem__(self, key):
         return self._worker.request("getitem", ref=self._ref, key=key)
@@ -260,8 +273,8 @@ class Encoder:
             [type_name, [[str(k), self(v, depth + 1)] for k, v in fields.items()]],
         )
 
-    def remote(self, ref: int, type_name: str, is_callable: bool):
-        return _ext(_REMOTE, [ref, type_name, bool(is_callable)])
+    def remote(self, ref: int, type_name: str, is_callable: bool, name=None, line=None):
+        return _ext(_REMOTE, [ref, type_name, bool(is_callable), name, line])
 
     def namespace(self, fields: dict, depth: int):
         return _ext(_NAMESPACE, [[str(k), self(v, depth + 1)] for k, v in fields.items()])
@@ -358,11 +371,13 @@ class Decoder:
             return Record(str(name)[:100], fields)
         if code == _NAMESPACE and self.namespace is not None and type(inner) is list:
             return self.namespace(self._pairs(inner, depth))
-        if code == _REMOTE and self.remote is not None and type(inner) is list and len(inner) == 3:
-            ref, name, is_callable = inner
+        if code == _REMOTE and self.remote is not None and type(inner) is list and len(inner) == 5:
+            ref, name, is_callable, func, line = inner
             if type(ref) is not int or type(name) is not str or type(is_callable) is not bool:
                 raise ProtocolError("malformed remote reference")
-            return self.remote(ref, name[:100], is_callable)
+            func = func[:100] if type(func) is str else None
+            line = line if type(line) is int else None
+            return self.remote(ref, name[:100], is_callable, func, line)
         if code == _KERAS and self.keras is not None:
             payload = self(inner, depth + 1)
             if type(payload) is not dict:

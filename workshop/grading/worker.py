@@ -26,11 +26,31 @@ import threading
 import types
 from pathlib import Path
 
+import numpy as np
+
 from workshop.grading import wire
 
 MAX_LIST = 1_000_000
 IDLE_IMPORT_AFTER = 0.25  # seconds without a request before Keras is loaded
 _HERE = {str(Path(__file__).resolve()), str(Path(wire.__file__).resolve())}
+
+
+def _same(old, new) -> bool:
+    try:
+        return old.shape == new.shape and bool(np.array_equal(old, new, equal_nan=True))
+    except Exception:
+        return False
+
+
+def _argument_names(function, keys: list) -> list[str]:
+    """Parameter names for positional indices (keywords keep their own)."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        params = []
+    return [params[k] if isinstance(k, int) and k < len(params) else str(k) for k in keys]
 
 
 def _loaded(name: str):
@@ -94,6 +114,7 @@ class Worker:
     def __init__(self, sock: socket.socket, stack_fd: int | None = None, preload: str = "numpy"):
         self.sock = sock
         self.preload = preload
+        self.notes: dict | None = None  # what a request noticed (an argument changed in place)
         self.stack_fd = stack_fd
         self.module: types.ModuleType | None = None
         self.path: str | None = None
@@ -172,7 +193,21 @@ class Worker:
             return self.encode(dict(dict.items(value)), depth)
         ref = len(self.objects) + 1
         self.objects[ref] = value
-        return self.encode.remote(ref, t.__name__, callable(value))
+        name, line = self._where(value)
+        return self.encode.remote(ref, t.__name__, callable(value), name, line)
+
+    def _where(self, value) -> tuple[str | None, int | None]:
+        """A function's name, and its line when it is defined in the attendee's file."""
+        if not callable(value):
+            return None, None
+        name = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
+        code = getattr(value, "__code__", None) or getattr(
+            getattr(value, "__func__", None), "__code__", None
+        )
+        line = None
+        if code is not None and self.path is not None and code.co_filename == self.path:
+            line = code.co_firstlineno
+        return (name if isinstance(name, str) else None), line
 
     # ------------------------------------------------------------------ frames
 
@@ -208,7 +243,18 @@ class Worker:
 
     def op_call(self, ref: int, args: list, kwargs: dict):
         function = self._lookup(ref, "", True)
-        return function(*self.decode(args), **self.decode(kwargs))
+        args, kwargs = self.decode(args), self.decode(kwargs)
+        before = [
+            (k, v.copy()) for k, v in [*enumerate(args), *kwargs.items()] if type(v) is np.ndarray
+        ]
+        result = function(*args, **kwargs)
+        changed = [
+            k for k, old in before if not _same(old, args[k] if isinstance(k, int) else kwargs[k])
+        ]
+        if changed:  # an in-place update (w += ...) changed the caller's array
+            name, line = self._where(function)
+            self.notes = {"changed": _argument_names(function, changed), "func": name, "line": line}
+        return result
 
     def op_getitem(self, ref: int, key):
         return self._lookup(ref, "", False)[self.decode(key)]
@@ -261,7 +307,10 @@ class Worker:
                 if handler is None:
                     raise wire.ProtocolError(f"unknown request {op!r}")
                 fields = {k: v for k, v in message.items() if k != "op"}
+                self.notes = None
                 reply = {"ok": True, "value": self.encode(handler(**fields))}
+                if self.notes:
+                    reply["notes"] = self.notes
             except BaseException as exc:  # everything goes back as data
                 if isinstance(exc, KeyboardInterrupt):
                     raise

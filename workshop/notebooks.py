@@ -1,0 +1,256 @@
+"""Lessons as Jupyter notebooks: built from the lessons, graded where the attendee works.
+
+- Exercise notebooks are built from the pristine stubs (never from an
+  attendee's half-done `.py`), solution notebooks from the solutions without
+  their grading markers. Both start with a set-up cell that installs the
+  workshop when the kernel cannot import it (Colab).
+- Building never overwrites a notebook that exists: only missing ones are
+  created; `force=True` rebuilds after copying the old one to
+  `.workshop/backups/notebooks/`.
+- `workshop check N` grades the notebook when the attendee works there:
+  whichever of `exercises/exNN_*.py` and `notebooks/exercises/exNN_*.ipynb`
+  was saved last, as long as the notebook was edited at all. The message
+  names the file, and lines in a notebook as "cell C, line L".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from workshop import ROOT
+from workshop.catalog import Module, load_catalog
+from workshop.stubs import BEGIN, END, make_stub
+
+FOLDER = "notebooks"
+MAX_NOTEBOOK = 8 * 2**20  # bytes: a lesson notebook with its figures
+
+#: What an exercise notebook's first cell does on Colab (or any kernel without
+#: the workshop): clone the project and install it, then work from there. Its
+#: logic is tested offline (tests/toolkit/test_notebooks.py).
+SETUP_CELL = """# Set-up: nothing to do on your own machine. On Colab (or any kernel that
+# cannot import `workshop`) this fetches the workshop and installs it.
+import importlib.util
+import os
+import subprocess
+import sys
+
+WORKSHOP_SOURCE = os.environ.get("WORKSHOP_SOURCE", "{source}")
+if importlib.util.find_spec("workshop") is None:
+    target = os.path.abspath("dl-workshop")
+    if not os.path.isdir(target):
+        subprocess.run(["git", "clone", "--depth", "1", WORKSHOP_SOURCE, target], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-r", os.path.join(target, "requirements.txt")],
+        check=True,
+    )
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", target], check=True)
+    sys.path.insert(0, target)
+    os.environ["WORKSHOP_ROOT"] = target
+"""
+
+#: Where the setup cell clones from: set WORKSHOP_SOURCE when building for a room.
+DEFAULT_SOURCE = "https://github.com/your-organisation/dl-workshop.git"
+
+
+def solution_text(source: str) -> str:
+    """A solution without its grading markers or the TODO prompts above them."""
+    lines = source.splitlines(keepends=True)
+    out: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            # Drop the prompt: the comment lines just above the block.
+            while (
+                out and out[-1].strip().startswith("#") and not out[-1].strip().startswith("# %%")
+            ):
+                out.pop()
+            continue
+        if stripped.startswith(END):
+            continue
+        out.append(line)
+    return "".join(out)
+
+
+def _with_setup_cell(text: str, source: str) -> str:
+    cell = "# %%\n" + SETUP_CELL.replace("{source}", source) + "\n"
+    first = text.find("# %%")
+    return text[:first] + cell + text[first:] if first >= 0 else cell + text
+
+
+def notebook_for(script_text: str, source: str = DEFAULT_SOURCE):
+    """A notebook (nbformat) from a percent-format lesson's text."""
+    import jupytext
+
+    notebook = jupytext.reads(_with_setup_cell(script_text, source), fmt="py:percent")
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.metadata.pop("jupytext", None)
+    return notebook
+
+
+def exercise_path(module: Module, root: Path = ROOT) -> Path:
+    return root / FOLDER / "exercises" / f"{module.id}.ipynb"
+
+
+def _backup(path: Path) -> Path:
+    from workshop import progress
+
+    folder = progress.state_file().parent / "backups" / "notebooks"
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
+    n = 1
+    while dest.exists():
+        dest = folder / f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}-{n}{path.suffix}"
+        n += 1
+    shutil.copy2(path, dest, follow_symlinks=False)
+    return dest
+
+
+@dataclass
+class Built:
+    path: Path
+    action: str  # "created", "kept" (it existed), "rebuilt" (force; old one backed up)
+    backup: Path | None = None
+
+
+def build(
+    out: Path | None = None,
+    only: list[str] | None = None,
+    force: bool = False,
+    root: Path = ROOT,
+    source: str | None = None,
+) -> list[Built]:
+    """Exercise and solution notebooks for every lesson (or those matching `only`)."""
+    import jupytext
+
+    out = Path(out) if out is not None else root / FOLDER
+    source = source or os.environ.get("WORKSHOP_SOURCE") or DEFAULT_SOURCE
+    results = []
+    for module in load_catalog():
+        if only and not any(key in module.id for key in only):
+            continue
+        solution = module.solution_path(root).read_text(encoding="utf-8")
+        for kind, text in (
+            ("exercises", make_stub(solution, module.id)),
+            ("solutions", solution_text(solution)),
+        ):
+            target = out / kind / f"{module.id}.ipynb"
+            backup = None
+            if os.path.lexists(target):
+                if not force:
+                    results.append(Built(target, "kept"))
+                    continue
+                backup = _backup(target)
+                target.unlink()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            jupytext.write(notebook_for(text, source), target, fmt="ipynb")
+            results.append(Built(target, "rebuilt" if backup else "created", backup))
+    return results
+
+
+# --------------------------------------------------------------------------- grading
+
+
+def notebook_source(path: Path) -> str:
+    """The code of a notebook as a percent-format script (read defensively; magics commented)."""
+    import jupytext
+
+    from workshop.grading.procs import read_submission
+
+    text = read_submission(path, limit=MAX_NOTEBOOK)
+    notebook = jupytext.reads(text, fmt="ipynb")
+    return jupytext.writes(notebook, fmt="py:percent")
+
+
+def pristine(module: Module, root: Path = ROOT) -> str:
+    """What the exercise notebook's code is before the attendee touches it."""
+    import jupytext
+
+    solution = module.solution_path(root).read_text(encoding="utf-8")
+    source = os.environ.get("WORKSHOP_SOURCE") or DEFAULT_SOURCE
+    return jupytext.writes(notebook_for(make_stub(solution, module.id), source), fmt="py:percent")
+
+
+def _code(text: str) -> str:
+    """Only the code, to compare two percent scripts (metadata and spacing aside)."""
+    lines = [ln.rstrip() for ln in text.splitlines()]
+    return "\n".join(ln for ln in lines if ln and not ln.startswith("# %%"))
+
+
+@dataclass
+class Choice:
+    """The file `workshop check` grades for a module, and why."""
+
+    path: Path
+    display: str
+    notebook: bool
+    why: str = ""
+
+
+def choose(module: Module, root: Path = ROOT) -> Choice:
+    """The `.py` exercise, or the notebook when the attendee edited it and saved it last."""
+    script = module.exercise_path(root)
+    notebook = exercise_path(module, root)
+    py = Choice(script, f"exercises/{module.id}.py", False)
+    if not notebook.is_file() or notebook.is_symlink():
+        return py
+    try:
+        edited = _code(notebook_source(notebook)) != _code(pristine(module, root))
+    except Exception:  # an unreadable notebook is graded, and its problem reported
+        edited = True
+    if not edited:
+        return py
+    nb = Choice(notebook, f"{FOLDER}/exercises/{module.id}.ipynb", True)
+    try:
+        py_time = os.lstat(script).st_mtime
+    except OSError:
+        return nb
+    if os.lstat(notebook).st_mtime >= py_time:
+        nb.why = f"saved after exercises/{module.id}.py"
+        return nb
+    py.why = f"saved after {nb.display}"
+    return py
+
+
+_CELL = re.compile(r"^# %%")
+
+
+def cell_of(script: str, line: int) -> tuple[int, int, str] | None:
+    """(cell, line in that cell, the cell's first line of code) for a line of a notebook's script.
+
+    Cells are counted from 1, markdown cells included, as they appear in Jupyter.
+    """
+    lines = script.splitlines()
+    if not 1 <= line <= len(lines):
+        return None
+    cell, start = 0, 0
+    for i, text in enumerate(lines[:line], 1):
+        if _CELL.match(text):
+            cell, start = cell + 1, i
+    if cell == 0:
+        return None
+    first = next(
+        (t.strip() for t in lines[start:] if t.strip() and not t.lstrip().startswith("#")), ""
+    )
+    return cell, line - start, first[:40]
+
+
+def relabel(message: str, display: str, script: str) -> str:
+    """'notebook, line 42' -> 'notebook, cell 7 (`def hardlim(x):`), line 3' in a message."""
+
+    def swap(m):
+        found = cell_of(script, int(m.group(1)))
+        if not found:
+            return m.group(0)
+        cell, line, first = found
+        return f"{display}, cell {cell} (`{first}`), line {line}"
+
+    return re.sub(re.escape(display) + r", line (\d+)", swap, message)
