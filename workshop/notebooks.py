@@ -105,10 +105,11 @@ def _backup(path: Path) -> Path:
 
     folder = progress.state_file().parent / "backups" / "notebooks"
     folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
+    base = f"{path.parent.name}.{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}"  # exercises.ex01_...
+    dest = folder / f"{base}{path.suffix}"
     n = 1
     while dest.exists():
-        dest = folder / f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}-{n}{path.suffix}"
+        dest = folder / f"{base}-{n}{path.suffix}"
         n += 1
     shutil.copy2(path, dest, follow_symlinks=False)
     return dest
@@ -167,7 +168,14 @@ def notebook_source(path: Path) -> str:
 
     text = read_submission(path, limit=MAX_NOTEBOOK)
     notebook = jupytext.reads(text, fmt="ipynb")
-    return jupytext.writes(notebook, fmt="py:percent")
+    script = jupytext.writes(notebook, fmt="py:percent")
+    # A cell may start with `from __future__ import ...` (the lesson's first code
+    # cell does, after the set-up cell); in one file it must come first. Moved to
+    # the top, where it changes no line's cell.
+    lines = script.splitlines(keepends=True)
+    future = [ln for ln in lines if ln.startswith("from __future__ import")]
+    rest = [ln for ln in lines if not ln.startswith("from __future__ import")]
+    return "".join(future + rest)
 
 
 def pristine(module: Module, root: Path = ROOT) -> str:

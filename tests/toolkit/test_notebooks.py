@@ -95,7 +95,7 @@ def test_building_again_never_overwrites_a_notebook(project):
     assert forced.returncode == 0 and "rebuilt" in forced.stdout
     assert "my notes" not in path.read_text()
     backups = list(
-        (project / ".workshop" / "backups" / "notebooks").glob("ex01_perceptron.*.ipynb")
+        (project / ".workshop" / "backups" / "notebooks").glob("exercises.ex01_perceptron.*.ipynb")
     )
     assert len(backups) == 1 and "my notes" in backups[0].read_text()
 
