@@ -3,8 +3,8 @@
     python scripts/make_exercises.py          # regenerate
     python scripts/make_exercises.py --check  # exit 1 when exercises/ is out of step
 
-Maintainers only: this overwrites exercises/. Attendees use `workshop reset N`,
-which keeps a backup of their file.
+Maintainers only: this overwrites exercises/ (keeping a copy of each file it
+replaces in .workshop/backups/). Attendees use `workshop reset N`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workshop import ROOT  # noqa: E402
 from workshop.stubs import MarkerError, sync_exercises  # noqa: E402
 
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report; exit 1 if out of step")
     args = parser.parse_args(argv)
     try:
-        report = sync_exercises(write=not args.check)
+        report = sync_exercises(ROOT, write=not args.check)
     except MarkerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -76,10 +76,31 @@ class SyncReport:
         return not (self.stale or self.missing or self.stray)
 
 
+def committed(root: Path, relative: str) -> str | None:
+    """A file as the last commit has it (None: not in git, or no git here)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "show", f"HEAD:{relative}"],
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.decode("utf-8") if done.returncode == 0 else None
+
+
 def sync_exercises(
-    root: Path = ROOT, write: bool = True, only: list[str] | None = None
+    root: Path = ROOT, write: bool = True, only: list[str] | None = None, committed_only=False
 ) -> SyncReport:
-    """Regenerate exercises/ from solutions/ (or, with write=False, report differences)."""
+    """Regenerate exercises/ from solutions/ (or, with write=False, report differences).
+
+    With `committed_only`, the exercises compared are the committed ones: an
+    attendee's working copy, where exercises are being filled in, is in step
+    as long as what the repository holds is. Writing keeps a backup of every
+    exercise it replaces (`.workshop/backups/`): nobody's work is lost.
+    """
     solutions = {p.stem: p for p in sorted((root / "solutions").glob("ex*.py"))}
     exercises = {p.stem: p for p in sorted((root / "exercises").glob("ex*.py"))}
     report = SyncReport([], [], [], sorted(set(exercises) - set(solutions)))
@@ -89,10 +110,14 @@ def sync_exercises(
         stub = make_stub(sol.read_text(encoding="utf-8"), str(sol.relative_to(root)))
         target = root / "exercises" / f"{stem}.py"
         current = target.read_text(encoding="utf-8") if target.exists() else None
+        if committed_only:
+            current = committed(root, f"exercises/{stem}.py")
         if current == stub:
             continue
         if write:
             target.parent.mkdir(exist_ok=True)
+            if current is not None:
+                _keep(target, root)
             target.write_text(stub, encoding="utf-8")
             report.written.append(stem)
         elif current is None:
@@ -100,6 +125,15 @@ def sync_exercises(
         else:
             report.stale.append(stem)
     return report
+
+
+def _keep(path: Path, root: Path) -> None:
+    import shutil
+    import time
+
+    backups = root / ".workshop" / "backups"
+    backups.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(path, backups / f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}.py")
 
 
 def write_stub(solution: Path, target: Path) -> Path:

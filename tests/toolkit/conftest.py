@@ -9,14 +9,21 @@ from pathlib import Path
 import pytest
 
 from workshop import ROOT
+from workshop.stubs import write_stub
 
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    """A copy of the lessons and grading checks to point the `workshop` command at."""
+    """A copy of the lessons and grading checks to point the `workshop` command at.
+
+    Its exercises are the pristine stubs, generated here: the tests pass in an
+    attendee's working copy too, where exercises/ is being filled in.
+    """
     copy = tmp_path / "project"
-    for folder in ("solutions", "exercises"):
-        shutil.copytree(ROOT / folder, copy / folder)
+    shutil.copytree(ROOT / "solutions", copy / "solutions")
+    (copy / "exercises").mkdir()
+    for solution in (copy / "solutions").glob("ex*.py"):
+        write_stub(solution, copy / "exercises" / solution.name)
     (copy / "tests").mkdir()
     for path in (ROOT / "tests").glob("*.py"):
         shutil.copy2(path, copy / "tests" / path.name)

@@ -7,15 +7,15 @@ subprocess, as `workshop verify` does, and must fail every one of its checks.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
-from workshop import ROOT
 from workshop.catalog import load_catalog
 from workshop.grading.verify import stray_files, verify_module
+
+from .conftest import project_env
 
 MODULES = load_catalog()
 
@@ -31,11 +31,11 @@ def test_untouched_stub_fails_every_check(module):
     assert verdict.stub.startswith("not_started"), verdict.stub
 
 
-def test_verify_command_end_to_end():
-    env = dict(os.environ, COLUMNS="150")
+def test_verify_command_end_to_end(project):
+    env = project_env(project, COLUMNS="150")
     result = subprocess.run(
         [sys.executable, "-m", "workshop.cli", "verify", "1"],
-        cwd=ROOT,
+        cwd=project,
         env=env,
         capture_output=True,
         text=True,
