@@ -323,7 +323,7 @@ def main(config: Config | None = None) -> dict:
         windows_dataset(indices[:split], config.window, seed=config.seed),
         validation_data=windows_dataset(indices[split:], config.window, shuffle=False),
         epochs=config.epochs,
-        callbacks=[sampler],
+        callbacks=[sampler, *lesson.tensorboard(out)],
         verbose=2,
     )
     logs = dict(history.history)

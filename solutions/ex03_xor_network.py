@@ -438,6 +438,7 @@ def main(config: Config | None = None) -> dict:
         batch_size=4,
         epochs=1,
         verbose=0,
+        callbacks=lesson.tensorboard(out, histograms=True),
     )
     keras_out = model.predict(XOR_X, verbose=0).ravel()
     print("XOR in Keras:", " ".join(f"{o:.3f}" for o in keras_out))

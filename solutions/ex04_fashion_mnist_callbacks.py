@@ -190,7 +190,11 @@ def main(config: Config | None = None) -> dict:
         model = build_model()
     stopper = StopAtAccuracy(config.threshold)
     history = train(
-        model, ((x_train, y_train), (x_test, y_test)), config.epochs, [stopper], verbose=2
+        model,
+        ((x_train, y_train), (x_test, y_test)),
+        config.epochs,
+        [stopper, *lesson.tensorboard(out)],
+        verbose=2,
     )
     lesson.save_figure(
         plotting.history(history, title=info.title("training curves")), out, "history"

@@ -253,6 +253,7 @@ def main(config: Config | None = None) -> dict:
         validation_data=pipeline.to_dataset(x_test, y_test, 512),
         epochs=config.mnist_epochs,
         verbose=2,
+        callbacks=lesson.tensorboard(out),
     )
     lesson.save_figure(
         plotting.history(history, title=images.title("MNIST dense classifier")),

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workshop import data, gpu, lesson, pipeline, plotting
+from workshop import data, distributed, gpu, lesson, pipeline, plotting
 from workshop.repro import seed_everything
 
 tf = gpu._tf()
@@ -122,6 +122,16 @@ class Config:
 QUICK = {"limit": 2000, "epochs": 3, "augment": False}
 
 
+def c1_maps(image):
+    """For TensorBoard: C1's six feature maps of one image, as six grey pictures in [0, 1]."""
+
+    def make(model):
+        sub = keras.Model(model.input, model.get_layer("C1").output)
+        return lesson.as_images(sub(image[None], training=False)[0].numpy())  # six 28x28 maps
+
+    return make
+
+
 def main(config: Config | None = None) -> dict:
     config = config or Config()
     out = lesson.output_dir(config.out_dir)
@@ -129,21 +139,36 @@ def main(config: Config | None = None) -> dict:
     images = data.load_mnist(limit=config.limit or None)
     x_train = pad_to_32(images.x_train).astype("float32") / 255.0
     x_test = pad_to_32(images.x_test).astype("float32") / 255.0
-    with gpu.strategy().scope():
+    with gpu.strategy().scope():  # several GPUs or machines: the same lesson (README, "Scaling")
         model = build_lenet5()
     model.summary()
     counts = count_parameters(model)
     for name, n in counts.items():
         print(f"  {name:>8}: {n:6,d} parameters")
     print(f"  total   : {sum(counts.values()):6,d} (Keras says {model.count_params():,d})")
-    history = model.fit(
-        pipeline.to_dataset(
-            x_train, images.y_train, 128, shuffle=True, seed=config.seed, augment=config.augment
-        ),
-        validation_data=pipeline.to_dataset(x_test, images.y_test, 512),
-        epochs=config.epochs,
-        verbose=2,
-    )
+    if distributed.multi_worker():  # Keras 3's fit does not run there: a custom training step
+        history = distributed.fit(
+            model,
+            x_train,
+            images.y_train,
+            epochs=config.epochs,
+            batch_size=128,
+            validation_data=(x_test, images.y_test),
+            loss=model.loss,
+            optimizer=model.optimizer,
+        )
+    else:
+        history = model.fit(
+            pipeline.to_dataset(
+                x_train, images.y_train, 128, shuffle=True, seed=config.seed, augment=config.augment
+            ),
+            validation_data=pipeline.to_dataset(x_test, images.y_test, 512),
+            epochs=config.epochs,
+            verbose=2,
+            callbacks=lesson.tensorboard(
+                out, histograms=True, images={"C1 feature maps of a test digit": c1_maps(x_test[0])}
+            ),
+        )
     lesson.save_figure(
         plotting.history(history, title=images.title("LeNet-5 on MNIST")), out, "history"
     )
@@ -171,6 +196,9 @@ def main(config: Config | None = None) -> dict:
     metrics = {
         "parameters": counts,
         "total_parameters": model.count_params(),
+        "final_loss": float(history.history["loss"][-1]),
+        "first_loss": float(history.history["loss"][0]),
+        "weights_sha256": distributed.weights_digest(model),
         "test_accuracy": accuracy,
         "standin": images.standin,
         "headline": f"test accuracy {accuracy:.3f}, {model.count_params():,} parameters",

@@ -257,7 +257,17 @@ def main(config: Config | None = None) -> dict:
     x = images.x_train[..., None].astype("float32") / 255
     model = small_cnn()
     model.fit(
-        pipeline.to_dataset(x, images.y_train, 128, shuffle=True), epochs=config.epochs, verbose=2
+        pipeline.to_dataset(x, images.y_train, 128, shuffle=True),
+        epochs=config.epochs,
+        verbose=2,
+        callbacks=lesson.tensorboard(
+            out,
+            images={
+                "first conv layer's maps of one image": lambda m: lesson.as_images(
+                    next(iter(feature_maps(m, x[0]).values()))
+                )
+            },
+        ),
     )
     maps = feature_maps(model, x[0])
     lesson.save_figure(

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -553,6 +554,76 @@ def cmd_notebooks(args) -> int:
     return 0 if built else 1
 
 
+def cmd_tensorboard(args) -> int:
+    from workshop import distributed
+
+    if args.logdir:
+        logdir = Path(args.logdir)
+    elif args.module:
+        m = find_module(args.module)
+        logdir = ROOT / "outputs" / m.id / "logs"
+    else:
+        logdir = ROOT / "outputs"
+    if not logdir.exists():
+        console.print(
+            f"no logs in {logdir} yet: run a lesson first (`workshop run 6 --solution --quick`)",
+            markup=False,
+        )
+        return 1
+    port = args.port or distributed.free_ports(1)[0]
+    console.print(
+        f"TensorBoard on http://127.0.0.1:{port}/ for {logdir} (only this machine can open it; "
+        "Ctrl-C stops)",
+        markup=False,
+    )
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--reload_interval", "5"]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_cluster(args) -> int:
+    from workshop import distributed
+
+    m = find_module(args.module)
+    script = m.solution_path() if args.solution else m.exercise_path()
+    out = Path(args.out_dir or f"outputs/cluster/{m.id}")
+    if not out.is_absolute():
+        out = ROOT / out
+    out.mkdir(parents=True, exist_ok=True)
+    extra = (["--quick"] if args.quick else []) + (["--offline"] if args.offline else [])
+    console.print(
+        f"{args.workers} local workers on loopback ports train {script.relative_to(ROOT)} "
+        f"together (TF_CONFIG set for each); logs in {out}/worker-N.log",
+        markup=False,
+    )
+    results = distributed.launch(script, args.workers, extra, out, timeout=args.timeout)
+    digests = set()
+    for i, (code, output) in enumerate(results):
+        tail = [ln for ln in output.splitlines() if ln.startswith(f"[worker {i}]")][-3:]
+        metrics = out / f"worker-{i}" / "metrics.json"
+        digest = None
+        if metrics.exists():
+            digest = json.loads(metrics.read_text()).get("weights_sha256")
+        digests.add(digest)
+        state = "ok" if code == 0 else f"failed (exit {code})"
+        console.print(f"worker {i}: {state}; final weights {digest}", markup=False)
+        for line in tail:
+            console.print(f"    {line}", markup=False)
+        if code != 0:
+            console.print(output[-1500:], markup=False)
+    same = len(digests) == 1 and None not in digests
+    ok = all(code == 0 for code, _ in results) and same
+    console.print(
+        "[green]all workers ended with the same weights[/]"
+        if same
+        else "[red]the workers' weights differ (or a worker failed)[/]"
+    )
+    return 0 if ok else 1
+
+
 def attendee_name(given: str | None = None) -> str:
     """Who this is: --name, else $WORKSHOP_NAME, else the login name."""
     if given:
@@ -731,6 +802,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="rebuild existing ones too, after backing them up"
     )
     s.set_defaults(func=cmd_notebooks)
+
+    s = sub.add_parser("tensorboard", help="TensorBoard on the logs lessons write (localhost only)")
+    s.add_argument("module", nargs="?", help="one lesson's logs (default: every lesson's)")
+    s.add_argument("--logdir", help="another folder of logs")
+    s.add_argument("--port", type=int, help="default: a free port")
+    s.set_defaults(func=cmd_tensorboard)
+
+    s = sub.add_parser(
+        "cluster", help="train a lesson on N local workers (MultiWorkerMirroredStrategy)"
+    )
+    s.add_argument("module", help="a lesson that trains with the cluster path, e.g. 6 (LeNet)")
+    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--solution", action="store_true", help="the reference solution")
+    s.add_argument("--quick", action="store_true", help="tiny settings: seconds")
+    s.add_argument("--offline", action="store_true", help="never download: cache or stand-in")
+    s.add_argument("--out-dir", help="default outputs/cluster/<module>")
+    s.add_argument("--timeout", type=float, default=900, help="seconds before workers are stopped")
+    s.set_defaults(func=cmd_cluster)
 
     s = sub.add_parser("report", help="JSON of every module: done, points, last check")
     s.add_argument("-o", "--output")

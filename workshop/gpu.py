@@ -137,13 +137,17 @@ def strategy():
 
     Build and compile models inside `with strategy().scope():` and the same
     lesson runs on a laptop, one GPU, several GPUs, or several machines
-    (set TF_CONFIG on each worker, as the TensorFlow multi-worker guide says).
+    (TF_CONFIG on each worker; see workshop.distributed, which creates that
+    strategy at start-up and trains with a custom step there).
     """
+    from workshop import distributed
+
+    made = distributed.init()  # first: a cluster's strategy must exist before any operation
+    if made is not None:
+        return made
     tf = _tf()
     gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
     kind = pick_strategy(gpus, os.environ.get("TF_CONFIG"))
-    if kind == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy(devices=gpus)
     return tf.distribute.get_strategy()

@@ -92,6 +92,53 @@ def save_figure(fig, out: Path, name: str) -> Path:
     return path
 
 
+def tensorboard(out: Path, histograms: bool = False, images=None) -> list:
+    """Callbacks writing TensorBoard logs to out/logs (`workshop tensorboard` shows them).
+
+    Scalars (loss, metrics) every epoch, and the model's graph. histograms=True
+    adds the weights' histograms; `images` maps a name to a function of the
+    model returning images (N, H, W, C) in [0, 1] (a CNN's feature maps, say),
+    logged every epoch.
+    """
+    import keras
+
+    logs = Path(out) / "logs"
+    callbacks = [keras.callbacks.TensorBoard(str(logs), histogram_freq=1 if histograms else 0)]
+    if images:
+        callbacks.append(_image_logger(logs / "images", images))
+    return callbacks
+
+
+def as_images(maps):
+    """Feature maps (H, W, C) as C grey pictures (C, H, W, 1) in [0, 1], for TensorBoard."""
+    import numpy as np
+
+    maps = np.asarray(maps, dtype="float32")
+    low = maps.min(axis=(0, 1), keepdims=True)
+    span = maps.max(axis=(0, 1), keepdims=True) - low
+    return np.transpose((maps - low) / np.where(span > 0, span, 1), (2, 0, 1))[..., None]
+
+
+def _image_logger(folder: Path, images):
+    import keras
+    import tensorflow as tf
+
+    class ImageLogger(keras.callbacks.Callback):
+        """Pictures of what the model computes, one set per epoch, in TensorBoard's IMAGES tab."""
+
+        def __init__(self):
+            super().__init__()
+            self.writer = tf.summary.create_file_writer(str(folder))
+
+        def on_epoch_end(self, epoch, logs=None):
+            with self.writer.as_default():
+                for name, make in images.items():
+                    tf.summary.image(name, make(self.model), step=epoch, max_outputs=16)
+            self.writer.flush()
+
+    return ImageLogger()
+
+
 def write_metrics(out: Path, metrics: dict[str, Any]) -> Path:
     """Write the lesson's metrics as out/metrics.json (numbers made JSON-safe)."""
 
@@ -112,8 +159,10 @@ def write_metrics(out: Path, metrics: dict[str, Any]) -> Path:
 def run(main, cls, quick: dict | None = None, doc: str = "") -> None:
     """A lesson's `__main__`: settings from the command line, then main(); data problems
     end with their message (what is missing and the command that fixes it), not a traceback."""
+    from workshop import distributed
     from workshop.data import DataUnavailableError
 
+    distributed.init()  # with TF_CONFIG: the cluster's strategy, before TensorFlow runs anything
     config = parse_config(cls, quick=quick, doc=doc)
     try:
         main(config)
