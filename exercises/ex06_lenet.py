@@ -101,7 +101,7 @@ def c1_maps(image):
     """For TensorBoard: C1's six feature maps of one image, as six grey pictures in [0, 1]."""
 
     def make(model):
-        sub = keras.Model(model.input, model.get_layer("C1").output)
+        sub = keras.Model(model.inputs[0], model.get_layer("C1").output)
         return lesson.as_images(sub(image[None], training=False)[0].numpy())  # six 28x28 maps
 
     return make

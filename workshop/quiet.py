@@ -102,6 +102,12 @@ class _Finder(importlib.abc.MetaPathFinder):
         def exec_module(module):
             with during():
                 run(module)
+                # The first look at the devices is where CUDA reports a missing GPU
+                # ("failed call to cuInit"): do it here, inside the filter. Listing
+                # physical devices does not start TensorFlow's runtime, so a cluster's
+                # strategy can still be created afterwards.
+                with contextlib.suppress(Exception):
+                    module.config.list_physical_devices("GPU")
 
         spec.loader.exec_module = exec_module
         return spec

@@ -30,7 +30,7 @@ def _train_with_logs(out):
     y = (x.mean(axis=(1, 2, 3)) > 0.5).astype("int32")
 
     def maps(m):
-        sub = keras.Model(m.input, m.get_layer("c").output)
+        sub = keras.Model(m.inputs[0], m.get_layer("c").output)
         return lesson.as_images(sub(x[:1])[0].numpy())
 
     model.fit(
