@@ -40,6 +40,38 @@ def load_data(limit: int | None = None):
 
 
 # %% [markdown]
+# ### The same data, the TensorFlow Datasets way
+# The course's notebooks load data with `tfds.load(..., as_supervised=True)`,
+# which gives a `tf.data.Dataset` of (image, label) pairs: scale, cache,
+# shuffle, batch and prefetch it in one pipeline. It downloads into
+# `~/tensorflow_datasets` the first time; offline, the lesson uses its own
+# loader above (and its stand-in). `--tfds` makes `main` train from it.
+
+
+# %%
+def load_tfds(batch_size: int = 128, data_dir: str | None = None):
+    """`(train, test, info)`: batched `tf.data` pipelines of (image in [0, 1], label) from TFDS."""
+    import tensorflow_datasets as tfds
+
+    (train, test), info = tfds.load(
+        "fashion_mnist",
+        split=["train", "test"],
+        as_supervised=True,
+        with_info=True,
+        data_dir=data_dir,
+        download=not data.is_offline(),
+    )
+
+    def scale(image, label):  # uint8 (28, 28, 1) -> float32 (28, 28) in [0, 1]
+        return tf.cast(image[..., 0], tf.float32) / 255.0, label
+
+    auto = tf.data.AUTOTUNE
+    train = train.map(scale, num_parallel_calls=auto).cache().shuffle(10_000, seed=0)
+    test = test.map(scale, num_parallel_calls=auto).cache()
+    return train.batch(batch_size).prefetch(auto), test.batch(batch_size).prefetch(auto), info
+
+
+# %% [markdown]
 # ## Model
 
 
@@ -128,6 +160,7 @@ class Config:
     epochs: int = 15
     threshold: float = 0.90
     seed: int = 0
+    tfds: bool = False  # train from tfds.load's pipeline (needs the TFDS download)
     out_dir: str = "outputs/ex04_fashion_mnist_callbacks"
 
 
@@ -156,13 +189,33 @@ def main(config: Config | None = None) -> dict:
     with gpu.strategy().scope():
         model = build_model()
     stopper = StopAtAccuracy(config.threshold)
-    history = train(
-        model,
-        ((x_train, y_train), (x_test, y_test)),
-        config.epochs,
-        [stopper, *lesson.tensorboard(out)],
-        verbose=2,
-    )
+    pipelines = None
+    if config.tfds:
+        try:
+            train_ds, test_ds, tfds_info = load_tfds()
+            pipelines = (train_ds, test_ds)
+            print(f"training from TensorFlow Datasets: {tfds_info.full_name}")
+        except Exception as exc:  # offline without the TFDS download: the lesson's own data
+            print(
+                f"TensorFlow Datasets could not load fashion_mnist ({type(exc).__name__}); "
+                "using the lesson's loader instead"
+            )
+    if pipelines is not None:
+        history = model.fit(
+            pipelines[0],
+            validation_data=pipelines[1],
+            epochs=config.epochs,
+            callbacks=[stopper, *lesson.tensorboard(out)],
+            verbose=2,
+        )
+    else:
+        history = train(
+            model,
+            ((x_train, y_train), (x_test, y_test)),
+            config.epochs,
+            [stopper, *lesson.tensorboard(out)],
+            verbose=2,
+        )
     lesson.save_figure(
         plotting.history(history, title=info.title("training curves")), out, "history"
     )

@@ -244,3 +244,20 @@ def test_missing_data_ends_with_the_fix_not_a_traceback(tmp_path):
     assert "MNIST handwritten digits is not available" in result.stderr
     assert "workshop data fetch" in result.stderr and "--offline" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ex04_loads_fashion_mnist_the_tfds_way_under_mock_data():
+    """The tfds.load path, run with TFDS's own mock data (no network)."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    ex04 = load_lesson("ex04_fashion_mnist_callbacks", "solutions")
+    with tfds.testing.mock_data(num_examples=48):
+        train, test, info = ex04.load_tfds(batch_size=16)
+        x, y = next(iter(train))
+    assert tuple(x.shape) == (16, 28, 28) and x.dtype == tf.float32
+    assert float(tf.reduce_min(x)) >= 0.0 and float(tf.reduce_max(x)) <= 1.0
+    assert y.dtype == tf.int64 and info.features["label"].num_classes == 10
+    model = ex04.build_model()
+    history = model.fit(train, validation_data=test, epochs=1, verbose=0)
+    assert "val_accuracy" in history.history, "the TFDS pipelines feed fit directly"
