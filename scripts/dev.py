@@ -42,8 +42,8 @@ def _run(cmd: list, **kw) -> int:
 
 def setup() -> None:
     """Create .venv and install requirements.txt plus the `workshop` command, if needed."""
-    if sys.version_info < (3, 10):  # noqa: UP036 - run by any python3, before the venv exists
-        sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
+    if sys.version_info < (3, 11):  # noqa: UP036 - run by any python3, before the venv exists
+        sys.exit(f"Python 3.11 or newer is needed (NumPy 2.4), this is {sys.version.split()[0]}")
     if not _bin("python").exists():
         print(f"creating a virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)

@@ -393,7 +393,7 @@ def cmd_env(args) -> int:
         rows.append((name, "OK" if ok else ("FAIL" if required else "INFO"), detail))
 
     v = sys.version_info
-    add("Python", v >= (3, 10), f"{v.major}.{v.minor}.{v.micro} (need 3.10+)")
+    add("Python", v >= (3, 11), f"{v.major}.{v.minor}.{v.micro} (need 3.11+)")
     try:
         from workshop import gpu
 
