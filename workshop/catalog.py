@@ -14,6 +14,19 @@ _ID = re.compile(r"^ex(\d\d)_[a-z0-9_]+$")
 
 
 @dataclass(frozen=True)
+class Todo:
+    """One thing the attendee writes: its checks and its hints, from a nudge to the code."""
+
+    name: str  # the stub's "TODO: <name>" (a function's name, or the block's own label)
+    checks: tuple[str, ...]  # grading checks (test function names) that need it
+    hints: tuple[str, ...]
+
+    def covers(self, check: str) -> bool:
+        """True when the check (e.g. 'test_values[sigmoid]') is one of this TODO's."""
+        return check.split("[", 1)[0] in self.checks or "*" in self.checks
+
+
+@dataclass(frozen=True)
 class Module:
     """One lesson: where its files are and how to grade it."""
 
@@ -23,7 +36,14 @@ class Module:
     timeout: float
     memory: int
     tf: bool
-    hints: tuple[str, ...] = field(default=())
+    todos: tuple[Todo, ...] = field(default=())
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        return tuple(h for t in self.todos for h in t.hints)
+
+    def todo_for(self, check: str) -> Todo | None:
+        return next((t for t in self.todos if t.covers(check)), None)
 
     @property
     def number(self) -> int:
@@ -45,11 +65,21 @@ def load_catalog(path: Path = CATALOG_FILE) -> list[Module]:
         raw = tomllib.load(fh)
     modules = []
     for i, entry in enumerate(raw.get("module", [])):
-        missing = {"id", "title", "points", "timeout", "memory", "tf", "hints"} - set(entry)
-        if missing:
-            raise ValueError(f"{path.name}: module #{i} lacks {sorted(missing)}")
+        missing = {"id", "title", "points", "timeout", "memory", "tf"} - set(entry)
+        if missing or not ("todo" in entry or "hints" in entry):
+            raise ValueError(
+                f"{path.name}: module #{i} lacks {sorted(missing) or ['todo (with hints)']}"
+            )
         if not _ID.match(entry["id"]):
             raise ValueError(f"{path.name}: id must look like 'ex01_topic', got {entry['id']!r}")
+        todos = []
+        for j, todo in enumerate(entry.get("todo", [])):
+            lacking = {"name", "checks", "hints"} - set(todo)
+            if lacking:
+                raise ValueError(f"{path.name}: {entry['id']} todo #{j} lacks {sorted(lacking)}")
+            todos.append(Todo(todo["name"], tuple(todo["checks"]), tuple(todo["hints"])))
+        if "hints" in entry:  # a module not yet split into TODOs: one group for every check
+            todos.append(Todo("all", ("*",), tuple(entry["hints"])))
         modules.append(
             Module(
                 id=entry["id"],
@@ -58,7 +88,7 @@ def load_catalog(path: Path = CATALOG_FILE) -> list[Module]:
                 timeout=float(entry["timeout"]),
                 memory=int(entry["memory"]),
                 tf=bool(entry["tf"]),
-                hints=tuple(entry["hints"]),
+                todos=tuple(todos),
             )
         )
     ids = [m.id for m in modules]

@@ -224,13 +224,64 @@ def check_exercise(m: Module, use_sandbox: bool = False, seed=None, pending=None
     return result, choice.display
 
 
+def _current_text_digest(m: Module) -> str | None:
+    """The hash of the file `workshop check` would grade now (None when it cannot be read)."""
+    import hashlib
+
+    from workshop import notebooks
+
+    choice = notebooks.choose(m)
+    try:
+        text = (
+            notebooks.notebook_source(choice.path)
+            if choice.notebook
+            else procs.read_submission(choice.path)
+        )
+    except (OSError, ValueError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def cmd_hint(args) -> int:
+    """The next hint for the part that fails now: a nudge first, code at the end."""
     m = find_module(args.module)
-    i = progress.next_hint(m.id, len(m.hints))
+    entry = progress.load()["modules"].get(m.id, {})
+    if not entry or entry.get("source_sha256") != _current_text_digest(m):
+        with console.status(f"checking {m.id} to see where you are ..."):
+            result, graded = check_exercise(m)
+        _save_progress(result, m, graded)
+        entry = progress.load()["modules"].get(m.id, {})
+        if not entry:  # the state folder could not be written: use the result itself
+            entry = {
+                "status": result.status,
+                "failing": next((n for n, o in result.tests.items() if o != "passed"), None),
+            }
+    failing = entry.get("failing")
+    if entry.get("status") == runner.PASSED or not failing:
+        console.print(f"All checks of {m.id} pass: no more hints needed. Well done!")
+        return 0
+    todo = m.todo_for(failing) if failing != "*" else m.todos[0]
+    todo = todo or m.todos[0]
+    index = progress.next_hint(m.id, todo.name, len(todo.hints))
+    where = f"the check {failing} fails" if failing != "*" else "your file does not load yet"
+    if index is None:
+        console.print(
+            Panel(
+                f"No more hints for {todo.name}. Compare with the reference "
+                f"(`workshop run {m.number} --solution`), or ask the instructor.",
+                title=f"{m.id}: {todo.name} ({where})",
+                title_align="left",
+            )
+        )
+        return 0
     console.print(
-        Panel(m.hints[i], title=f"hint {i + 1} of {len(m.hints)} for {m.id}", title_align="left")
+        Panel(
+            todo.hints[index],
+            title=f"hint {index + 1} of {len(todo.hints)} for {todo.name} ({where})",
+            title_align="left",
+        )
     )
-    if i + 1 < len(m.hints):
+    if index + 1 < len(todo.hints):
         console.print(f"[dim]run `workshop hint {m.number}` again for the next one[/]")
     return 0
 

@@ -37,6 +37,9 @@ _ENTRY_TYPES = {
     "done_at": str,
     "hints_shown": int,
     "file": str,
+    "failing": str,
+    "source_sha256": str,
+    "hints": dict,
 }
 
 
@@ -153,6 +156,15 @@ def record_check(result, points: int, file: str | None = None) -> None:
         )
         if file:
             entry["file"] = file
+        tests = getattr(result, "tests", None) or {}
+        failing = next((name for name, outcome in tests.items() if outcome != "passed"), None)
+        entry.pop("failing", None)
+        if failing is not None:
+            entry["failing"] = failing
+        elif not result.ok:
+            entry["failing"] = "*"  # nothing ran: a syntax error, an import that failed...
+        if getattr(result, "source_sha256", None):
+            entry["source_sha256"] = result.source_sha256
         if result.ok:
             entry["done"] = True
             entry["points"] = points
@@ -166,11 +178,14 @@ def forget(module_id: str) -> None:
         data["modules"].pop(module_id, None)
 
 
-def next_hint(module_id: str, available: int) -> int:
-    """Index of the hint to show now (advances each call, stays on the last)."""
+def next_hint(module_id: str, todo: str, available: int) -> int | None:
+    """Index of the next hint for one TODO of a module (None when all were shown)."""
     with editing() as data:
         entry = data["modules"].setdefault(module_id, {})
-        shown = int(entry.get("hints_shown", 0))
-        index = min(shown, available - 1)
-        entry["hints_shown"] = min(shown + 1, available)
-    return index
+        shown = entry.setdefault("hints", {})
+        if not isinstance(shown.get(todo), int):
+            shown[todo] = 0
+        if shown[todo] >= available:
+            return None
+        shown[todo] += 1
+        return shown[todo] - 1

@@ -70,6 +70,7 @@ class CheckResult:
     line: int | None = None
     tests: dict[str, str] = field(default_factory=dict)  # check name -> outcome
     seed: int | None = None  # the seed of the inputs the checks drew
+    source_sha256: str | None = None  # of the text graded (hints know whether it changed since)
     details: str = ""  # everything, for -v
 
     @property
@@ -687,6 +688,7 @@ class PendingCheck:
         if source is not None:
             self.source = source
             self.copy.write_text(source, encoding="utf-8")
+        digest = hashlib.sha256(self.source.encode("utf-8")).hexdigest()
         if display is not None:
             self.display = display
         start = time.perf_counter() if self.wait else self.start
@@ -718,7 +720,9 @@ class PendingCheck:
         duration = time.perf_counter() - start
         self.close()
         records, forged = read_report(self.report.wait(5), self.key)
-        return self._result(records, forged, killed_for, duration)
+        result = self._result(records, forged, killed_for, duration)
+        result.source_sha256 = digest
+        return result
 
     def close(self) -> None:
         """Kill every process of this check (judge, worker, anything they started)."""
@@ -845,11 +849,15 @@ def run_checks(
         text, problem = lesson_source(path, display)
     if problem is None:
         problem = syntax_check(text, root, display)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else None
     if problem is not None:
         problem.module = module.id
         problem.duration = time.perf_counter() - start
+        problem.source_sha256 = digest
         return problem
     pending = PendingCheck(
         module, display, root, timeout, memory_mb, extra_args, sandbox, seed, source=text
     )
-    return pending.go()
+    result = pending.go()
+    result.source_sha256 = digest
+    return result

@@ -1,0 +1,142 @@
+"""Checking what a lesson's function is given: one clear ValueError, in one place.
+
+Every public function of a lesson starts by checking its arguments with
+these helpers, so bad input gets a message that names the argument, says
+what was expected and shows what came — never NumPy's broadcasting error
+from deep inside, never a silent NaN. Numbers of any NumPy numeric type are
+accepted wherever Python numbers are (np.float32(0.9), np.int64(3)); bools
+and strings are not numbers here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def number(
+    value,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    finite: bool = True,
+) -> float:
+    """A real number (Python or NumPy), optionally within [low, high] (or (low, high])."""
+    if not _is_number(value):
+        raise ValueError(f"{name} must be a number, got {_shown(value)} ({type(value).__name__})")
+    value = float(value)
+    if finite and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
+        raise ValueError(f"{name} must be {bound}, got {value:g}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be at most {high:g}, got {value:g}")
+    return value
+
+
+def positive(value, name: str) -> float:
+    """A finite number > 0 (a learning rate, a temperature, a threshold...)."""
+    return number(value, name, low=0.0, low_open=True)
+
+
+def integer(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """A whole number (Python or NumPy integer; 3.0 is not one), optionally within bounds."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(
+            f"{name} must be a whole number, got {_shown(value)} ({type(value).__name__})"
+        )
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be at most {high}, got {value}")
+    return value
+
+
+def count(value, name: str) -> int:
+    """A whole number >= 1 (epochs, a batch size, a window...)."""
+    return integer(value, name, low=1)
+
+
+def array(
+    value,
+    name: str,
+    *,
+    ndim: int | Iterable[int] | None = None,
+    dtype=float,
+    allow_empty: bool = False,
+    finite: bool = True,
+) -> np.ndarray:
+    """A numeric array (lists welcome), with the dimensions asked, no NaN or infinity."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise ValueError(f"{name} must be numbers (an array or a list), got {_shown(value)}")
+    try:
+        result = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must hold numbers only, got {_shown(value)} ({type(value).__name__})"
+        ) from None
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if result.ndim not in allowed:
+            want = " or ".join(f"{d}-D" for d in allowed)
+            raise ValueError(f"{name} must be {want}, got shape {result.shape}")
+    if result.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty, got shape {result.shape}")
+    if finite and np.issubdtype(result.dtype, np.number) and not np.all(np.isfinite(result)):
+        bad = np.argwhere(~np.isfinite(result))[0]
+        where = f" at {tuple(int(i) for i in bad)}" if result.ndim else ""
+        raise ValueError(f"{name} must not contain NaN or infinity (found one{where})")
+    return result
+
+
+def same_length(a: np.ndarray, b: np.ndarray, names: str) -> None:
+    if len(a) != len(b):
+        raise ValueError(f"{names} must have the same length, got {len(a)} and {len(b)}")
+
+
+def one_of(value, name: str, options: Iterable) -> object:
+    options = tuple(options)
+    if value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}, got {_shown(value)}")
+    return value
+
+
+def labels(value, name: str, n_classes: int | None = None) -> np.ndarray:
+    """Integer class labels 0..n_classes-1 (whole-valued floats are accepted)."""
+    result = array(value, name, dtype=float)
+    if not np.all(result == np.round(result)):
+        raise ValueError(f"{name} must be whole numbers (class labels), got {_shown(value)}")
+    result = result.astype(int)
+    if result.min() < 0 or (n_classes is not None and result.max() >= n_classes):
+        top = f" below {n_classes}" if n_classes is not None else ""
+        raise ValueError(
+            f"{name} must be class labels from 0{top}, got values {result.min()}..{result.max()}"
+        )
+    return result
+
+
+def probabilities(value, name: str) -> np.ndarray:
+    """A 1-D array of probabilities: non-negative, summing to 1."""
+    p = array(value, name, ndim=1)
+    if np.any(p < 0) or not math.isclose(float(p.sum()), 1.0, rel_tol=1e-6, abs_tol=1e-6):
+        raise ValueError(
+            f"{name} must be probabilities (>= 0, summing to 1), got a sum of {p.sum():.6g}"
+        )
+    return p
