@@ -3,7 +3,20 @@
 # One neuron with a hard-limit activation learns AND and OR with a rule you can
 # apply by hand, and never learns XOR.
 #
-# **Your job:** fill in every `TODO`, then run `workshop check 1`.
+# **Your job:** fill in the four `TODO`s, then run `workshop check 1`.
+#
+# Replaces the workshop deck's `Single_Perceptron_OR_Gate.ipynb` and follows
+# its "learning rule test problem"; the learning rate η and the six-pattern
+# example come from the first deck ("Temas Selectos", Sesión II). Changes
+# from the course, and why:
+# - the deck's rule has no learning rate; the first deck's has η. Here
+#   `lr` is η, and its default 1 gives the deck's rule exactly;
+# - the first deck's example maps outputs to classes the other way round and
+#   updates with e = y − c: its update moves w the wrong way (see
+#   docs/instructor-notes.md). This lesson uses e = t − a, as the workshop
+#   deck does;
+# - the first deck's six patterns are not linearly separable, so no η makes
+#   the rule converge on them: `main` shows it instead of promising it.
 
 # %%
 """ex01 · Rosenblatt's perceptron: one neuron, one learning rule."""
@@ -14,11 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workshop import lesson, plotting
+from workshop import lesson, plotting, validate
 from workshop.repro import rng as make_rng
 
 # %% [markdown]
-# ## Data: three logic gates
+# ## Data: three logic gates, and the decks' examples
 # Each pattern p is a row of `P`; its target t (0 or 1) is the matching entry of `T`.
 
 # %%
@@ -27,6 +40,16 @@ AND = (_INPUTS, np.array([0, 0, 0, 1]))
 OR = (_INPUTS, np.array([0, 1, 1, 1]))
 XOR = (_INPUTS, np.array([0, 1, 1, 0]))
 GATES = {"AND": AND, "OR": OR, "XOR": XOR}
+
+# The workshop deck's "learning rule test problem": no bias, start at w = [1.0, -0.8].
+DECK_P = np.array([[1.0, 2.0], [-1.0, 2.0], [0.0, -1.0]])
+DECK_T = np.array([1, 0, 0])
+DECK_W0 = np.array([1.0, -0.8])
+DECK_UPDATES = [[2.0, 1.2], [3.0, -0.8], [3.0, 0.2]]  # the weights after each update, as listed
+
+# The first deck's six patterns (x1, x2, x3) and classes c, trained with η = 0.01.
+SIX_P = np.array([[2, 7, 1], [3, 6, 5], [5, 4, 7], [6, 8, 5], [7, 9, 7], [8, 0, 8]], dtype=float)
+SIX_T = np.array([0, 1, 0, 0, 1, 1])
 
 
 # %% [markdown]
@@ -37,43 +60,70 @@ GATES = {"AND": AND, "OR": OR, "XOR": XOR}
 # %%
 def hardlim(x):
     """1 where x >= 0, else 0. A scalar gives an int, an array an int array."""
-    # TODO: compare x with 0; return 1 where x >= 0 and 0 elsewhere.
-    # A scalar input gives a plain int; an array gives an array of ints.
+    n = validate.array(x, "x", allow_empty=True)  # numbers only: no NaN, no text
+    # TODO: the step itself, as `a`: 1 where the neuron fires, 0 where it does not.
+    # Which side of the step does exactly 0 fall on?
     # BEGIN SOLUTION
-    result = np.where(np.asarray(x) >= 0, 1, 0)
-    return int(result) if result.ndim == 0 else result
+    a = np.where(n >= 0, 1, 0)
     # END SOLUTION
+    return int(a) if a.ndim == 0 else a
 
 
-def _as_pattern_array(P, name: str = "P") -> np.ndarray:
-    P = np.asarray(P, dtype=float)
-    if P.ndim != 2 or P.shape[0] == 0 or P.shape[1] == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 2-D array (patterns x inputs), got shape {P.shape}"
-        )
-    return P
+def predict(w, b, P) -> np.ndarray:
+    """The neuron's output (0 or 1) for every pattern (row) of P; b=None means no bias."""
+    P = _patterns(P)
+    w = _weights(w, P.shape[1])
+    return hardlim(P @ w + (0.0 if b is None else _bias(b)))
 
 
-def perceptron_step(w, b, p, t):
+# Checking arguments: shapes, numbers, targets (given; the ideas are above and below).
+def _patterns(P) -> np.ndarray:
+    return validate.array(P, "P (one pattern per row)", ndim=2)
+
+
+def _weights(w, n_inputs: int) -> np.ndarray:
+    w = validate.array(w, "w", ndim=1)
+    if w.shape != (n_inputs,):
+        raise ValueError(f"w must have one weight per input ({n_inputs}), got shape {w.shape}")
+    return w
+
+
+def _bias(b) -> float:
+    return validate.number(b, "b")
+
+
+def _target(t) -> int:
+    if validate.number(t, "t") not in (0, 1):
+        raise ValueError(f"target t must be 0 or 1, got {t!r}")
+    return int(t)
+
+
+# %% [markdown]
+# ## Train: one pattern at a time
+# Present p: a = hardlim(w·p + b), e = t − a. If e = 1 the neuron said 0 and
+# should have said 1: w·p must grow, so w ← w + η·e·p (and b ← b + η·e).
+
+
+# %%
+def perceptron_step(w, b, p, t, lr=1.0):
     """Present one pattern: return the updated (w, b) and the error e = t - a.
 
-    With b=None the neuron has no bias, and b stays None.
+    With b=None the neuron has no bias, and b stays None. lr is η.
     """
-    w, p = np.asarray(w, dtype=float), np.asarray(p, dtype=float)
-    if w.ndim != 1 or w.shape != p.shape:
-        raise ValueError(
-            f"w and p must be 1-D with the same length, got shapes {w.shape} and {p.shape}"
-        )
-    if t not in (0, 1):
-        raise ValueError(f"target t must be 0 or 1, got {t!r}")
-    # TODO: the perceptron rule. a = hardlim(w·p + b) (no "+ b" when b is None),
-    # e = t - a, w <- w + e·p, and b <- b + e (unless b is None).
+    p = validate.array(p, "p", ndim=1)
+    w = _weights(w, len(p))
+    b = None if b is None else _bias(b)
+    t, lr = _target(t), validate.positive(lr, "lr")
+    # TODO: the learning rule. What is the neuron's output a, its error e, and
+    # how must w and b move so that w·p + b goes the right way? (η scales the
+    # step; with no bias, b stays None.) Return the new (w, b, e) and leave the
+    # w you were given as it is.
     # BEGIN SOLUTION
-    n = w @ p + (0.0 if b is None else b)
-    e = int(t - hardlim(n))
-    w = w + e * p
+    a = hardlim(w @ p + (0.0 if b is None else b))
+    e = t - a
+    w = w + lr * e * p
     if b is not None:
-        b = b + e
+        b = b + lr * e
     return w, b, e
     # END SOLUTION
 
@@ -86,51 +136,58 @@ class PerceptronResult:
     converged: bool  # an epoch with no error happened
     errors: list[int] = field(default_factory=list)  # misclassified patterns per epoch
     history: list[tuple[np.ndarray, float | None]] = field(default_factory=list)  # (w, b) per epoch
+    updates: list[tuple[np.ndarray, float | None]] = field(default_factory=list)  # after each p
 
 
-def train_perceptron(P, T, w=None, b=0.0, epochs=100, seed=None) -> PerceptronResult:
+def train_perceptron(P, T, w=None, b=0.0, epochs=100, seed=None, lr=1.0) -> PerceptronResult:
     """Present the patterns in order, one update per pattern, until an epoch has no error."""
-    P = _as_pattern_array(P)
-    T = np.asarray(T).ravel()
-    if len(T) != len(P):
-        raise ValueError(f"P has {len(P)} patterns but T has {len(T)} targets")
+    P = _patterns(P)
+    T = validate.array(T, "T", ndim=1)
+    validate.same_length(P, T, "P's patterns and T's targets")
     if not np.isin(T, (0, 1)).all():
         raise ValueError(f"targets must be 0 or 1, got {sorted(set(T.tolist()))}")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    T = T.astype(int)
+    epochs = validate.count(epochs, "epochs")
+    lr = validate.positive(lr, "lr")
     if w is None:
         w = make_rng(seed).normal(0.0, 0.1, size=P.shape[1])
-    w = np.asarray(w, dtype=float)
-    if w.shape != (P.shape[1],):
-        raise ValueError(f"w must have one weight per input ({P.shape[1]}), got shape {w.shape}")
-    # TODO: for each epoch, present every pattern in order with perceptron_step,
-    # count the errors (e != 0), and append that count to `errors` and (w, b)
-    # to `history`. Stop after the first epoch with no error (converged).
-    # Return PerceptronResult(w, b, epochs_run, converged, errors, history).
+    w = _weights(w, P.shape[1])
+    b = None if b is None else _bias(b)
+    # TODO: the training loop. Epoch after epoch, present every pattern in the
+    # given order (perceptron_step does one), keep the weights after every
+    # presentation in `updates`, the number of wrong answers per epoch in
+    # `errors` and (w, b) at each epoch's end in `history`. When is training
+    # over? Return a PerceptronResult.
     # BEGIN SOLUTION
-    errors, history = [], []
+    errors, history, updates = [], [], []
     for epoch in range(1, epochs + 1):
         wrong = 0
         for p, t in zip(P, T, strict=True):
-            w, b, e = perceptron_step(w, b, p, int(t))
+            w, b, e = perceptron_step(w, b, p, int(t), lr)
+            updates.append((w.copy(), b))
             wrong += e != 0
         errors.append(int(wrong))
         history.append((w.copy(), b))
         if wrong == 0:
-            return PerceptronResult(w, b, epoch, True, errors, history)
-    return PerceptronResult(w, b, epochs, False, errors, history)
+            return PerceptronResult(w, b, epoch, True, errors, history, updates)
+    return PerceptronResult(w, b, epochs, False, errors, history, updates)
     # END SOLUTION
 
 
-def predict(w, b, P) -> np.ndarray:
-    """The neuron's output (0 or 1) for every pattern (row) of P."""
-    P = _as_pattern_array(P)
-    w = np.asarray(w, dtype=float)
-    if w.shape != (P.shape[1],):
-        raise ValueError(f"w must have one weight per input ({P.shape[1]}), got shape {w.shape}")
-    # TODO: hardlim(P·w + b) for all patterns at once (no bias when b is None).
+# %% [markdown]
+# ## The bias is a weight on an input of 1
+# w·p + b = [w, b]·[p, 1]: a neuron without bias, given one more input that is
+# always 1, learns the same thing; that input's weight is the bias.
+
+
+# %%
+def with_bias_input(P) -> np.ndarray:
+    """P with one more input that is always 1: its weight then plays the bias."""
+    P = _patterns(P)
+    # TODO: "a bias is a weight with an input of 1" (the deck). Give every
+    # pattern that extra input, as its last one.
     # BEGIN SOLUTION
-    return hardlim(P @ w + (0.0 if b is None else b))
+    return np.c_[P, np.ones(len(P))]
     # END SOLUTION
 
 
@@ -148,6 +205,52 @@ def sklearn_perceptron(P, T, epochs=100, seed=0):
     clf = Perceptron(max_iter=epochs, tol=None, shuffle=False, random_state=seed, eta0=1.0)
     clf.fit(P, T)
     return clf.coef_.ravel(), float(clf.intercept_[0]), float(clf.score(P, T))
+
+
+# %% [markdown]
+# ## The decks' examples, computed by your functions
+
+
+# %%
+def or_gate_by_hand():
+    """The workshop deck's OR gate: w orthogonal to the boundary, b from a point on it."""
+    w = np.array([0.5, 0.5])
+    on_boundary = np.array([0.0, 0.5])
+    b = -float(w @ on_boundary)  # w·p + b = 0 there: b = -0.25, as on the slide
+    return w, b
+
+
+def decks_examples() -> dict:
+    """The slides' worked examples, with this lesson's functions."""
+    w, b = or_gate_by_hand()
+    or_out = predict(w, b, OR[0])
+    deck = train_perceptron(DECK_P, DECK_T, w=DECK_W0, b=None, epochs=10)
+    changed, previous = [], DECK_W0
+    for w_now, _ in deck.updates:  # the weights after each presentation that changed them
+        if not np.array_equal(w_now, previous):
+            changed.append(np.round(w_now, 6).tolist())
+        previous = w_now
+    six = {lr: train_perceptron(SIX_P, SIX_T, w=np.zeros(3), epochs=200, lr=lr) for lr in (1, 0.01)}
+    print(
+        f"OR by hand: w = {w.tolist()}, b = {b}: outputs {or_out.tolist()} (targets "
+        f"{OR[1].tolist()})"
+    )
+    print(
+        f"learning rule test problem: weights after each update {changed} "
+        f"(the slide: {DECK_UPDATES}); converged after {deck.epochs} epochs"
+    )
+    for lr, r in six.items():
+        print(
+            f"first deck's six patterns, eta = {lr}: "
+            f"{'converged' if r.converged else 'never converged'} in {r.epochs} epochs "
+            f"(errors in the last epoch: {r.errors[-1]}): they are not linearly separable"
+        )
+    return {
+        "or_by_hand": {"w": w.tolist(), "b": b, "outputs": or_out.tolist()},
+        "deck_updates": changed,
+        "deck_epochs": deck.epochs,
+        "six_patterns_converged": {str(lr): r.converged for lr, r in six.items()},
+    }
 
 
 # %% [markdown]
@@ -169,7 +272,7 @@ def main(config: Config | None = None) -> dict:
     """Train on AND, OR and XOR; plot the boundary after each epoch; compare with scikit-learn."""
     config = config or Config()
     out = lesson.output_dir(config.out_dir)
-    metrics = {}
+    metrics = {"decks": decks_examples()}
     fig, axes = plotting.subplots(2, 3, size=(13, 8))
     for col, (name, (P, T)) in enumerate(GATES.items()):
         result = train_perceptron(P, T, w=np.zeros(2), b=0.0, epochs=config.epochs)
@@ -203,6 +306,9 @@ def main(config: Config | None = None) -> dict:
         name: train_perceptron(P, T, w=np.zeros(2), epochs=config.epochs).errors
         for name, (P, T) in GATES.items()
     }
+    errors["first deck's 6 patterns (eta 0.01)"] = train_perceptron(
+        SIX_P, SIX_T, w=np.zeros(3), epochs=config.epochs, lr=0.01
+    ).errors
     lesson.save_figure(
         plotting.curves(errors, ylabel="misclassified patterns", title="errors per epoch"),
         out,
@@ -210,7 +316,10 @@ def main(config: Config | None = None) -> dict:
     )
     conv = [n for n in GATES if metrics[n]["converged"]]
     metrics["headline"] = (
-        f"{' and '.join(conv)} converged; XOR did not" if conv else "none converged"
+        f"{' and '.join(conv)} converged; XOR did not; the deck's updates "
+        f"{metrics['decks']['deck_updates']}"
+        if conv
+        else "none converged"
     )
     lesson.write_metrics(out, metrics)
     return metrics

@@ -42,7 +42,12 @@ class Module:
     def hints(self) -> tuple[str, ...]:
         return tuple(h for t in self.todos for h in t.hints)
 
-    def todo_for(self, check: str) -> Todo | None:
+    def todo_for(self, check: str, unfinished: str | None = None) -> Todo | None:
+        """The TODO to hint at: the unfinished one a check ran into, else the check's own."""
+        if unfinished:
+            named = next((t for t in self.todos if t.name == unfinished), None)
+            if named is not None:
+                return named
         return next((t for t in self.todos if t.covers(check)), None)
 
     @property

@@ -260,7 +260,7 @@ def cmd_hint(args) -> int:
     if entry.get("status") == runner.PASSED or not failing:
         console.print(f"All checks of {m.id} pass: no more hints needed. Well done!")
         return 0
-    todo = m.todo_for(failing) if failing != "*" else m.todos[0]
+    todo = m.todo_for(failing, entry.get("todo")) if failing != "*" else m.todos[0]
     todo = todo or m.todos[0]
     index = progress.next_hint(m.id, todo.name, len(todo.hints))
     where = f"the check {failing} fails" if failing != "*" else "your file does not load yet"

@@ -38,6 +38,7 @@ _ENTRY_TYPES = {
     "hints_shown": int,
     "file": str,
     "failing": str,
+    "todo": str,
     "source_sha256": str,
     "hints": dict,
 }
@@ -159,6 +160,9 @@ def record_check(result, points: int, file: str | None = None) -> None:
         tests = getattr(result, "tests", None) or {}
         failing = next((name for name, outcome in tests.items() if outcome != "passed"), None)
         entry.pop("failing", None)
+        entry.pop("todo", None)
+        if getattr(result, "todo", None):
+            entry["todo"] = result.todo
         if failing is not None:
             entry["failing"] = failing
         elif not result.ok:

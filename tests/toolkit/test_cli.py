@@ -84,10 +84,25 @@ def test_check_fill_in_and_progress(project):
     assert row["done"] and row["points"] == 10 and row["last_status"] == "failed"
 
 
-def test_hints_come_one_at_a_time(project):
+def test_hints_follow_the_failing_check(project):
     first = workshop(project, "hint", "1").stdout
     second = workshop(project, "hint", "1").stdout
-    assert "hint 1 of" in first and "hint 2 of" in second
+    assert "hint 1 of" in first and "hint 2 of" in second and "for hardlim" in first
+    panel = first.split("hint 1 of")[1].split("run `workshop hint")[0]
+    assert "`" not in panel, "the first hint nudges, it shows no code"
+    third = workshop(project, "hint", "1").stdout
+    assert "np.where" in third, "the last hint may show code"
+    assert "No more hints for hardlim" in workshop(project, "hint", "1").stdout
+
+    # hardlim done: the hints move on to the next unfinished part.
+    exercise = project / "exercises" / "ex01_perceptron.py"
+    exercise.write_text(
+        exercise.read_text().replace(
+            '    raise NotImplementedError("TODO: hardlim()")', "    a = np.where(n >= 0, 1, 0)", 1
+        )
+    )
+    moved = workshop(project, "hint", "1").stdout
+    assert "hint 1 of" in moved and "for perceptron_step" in moved, moved
 
 
 def test_reset_keeps_a_backup(project):

@@ -42,5 +42,5 @@ def test_verify_command_end_to_end(project):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "passed (11/11)" in result.stdout and "not_started (0/11)" in result.stdout
+    assert "passed (16/16)" in result.stdout and "not_started (0/16)" in result.stdout
     assert "verify passed" in result.stdout

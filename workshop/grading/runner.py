@@ -71,6 +71,7 @@ class CheckResult:
     tests: dict[str, str] = field(default_factory=dict)  # check name -> outcome
     seed: int | None = None  # the seed of the inputs the checks drew
     source_sha256: str | None = None  # of the text graded (hints know whether it changed since)
+    todo: str | None = None  # the unfinished TODO the first failure ran into, if any
     details: str = ""  # everything, for -v
 
     @property
@@ -322,6 +323,7 @@ def classify(
     message = str(top.get("message", ""))
     if top.get("type") == "NotImplementedError" and message.startswith("TODO"):
         todo = message.removeprefix("TODO:").strip()
+        base["todo"] = todo.removesuffix("()")
         return CheckResult(
             module.id,
             NOT_STARTED if passed == 0 else FAILED,

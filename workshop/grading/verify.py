@@ -45,10 +45,50 @@ def stray_files(modules: list[Module], root: Path = ROOT) -> list[str]:
     return problems
 
 
+def hint_problems(module: Module, root: Path = ROOT) -> list[str]:
+    """Every TODO has its hints (a nudge first), every check belongs to a TODO."""
+    import ast
+    import re
+
+    from workshop.stubs import make_stub
+
+    problems = []
+    if [t.name for t in module.todos] == ["all"]:  # not yet split into TODOs
+        if len(module.hints) < MIN_HINTS:
+            problems.append(f"has {len(module.hints)} hints, needs at least {MIN_HINTS}")
+        return problems
+    try:
+        stub = make_stub(module.solution_path(root).read_text(encoding="utf-8"), module.id)
+    except (OSError, MarkerError) as exc:
+        return [str(exc)]
+    labels = {
+        m.removesuffix("()") for m in re.findall(r'NotImplementedError\("TODO: (.+?)"\)', stub)
+    }
+    names = {t.name for t in module.todos}
+    for label in sorted(labels - names):
+        problems.append(f"the TODO {label!r} has no hints in the catalog")
+    for name in sorted(names - labels):
+        problems.append(f"the catalog's TODO {name!r} is not in the lesson")
+    if not 3 <= len(labels) <= 6:
+        problems.append(f"has {len(labels)} TODOs: a lesson for the room has 3 to 6")
+    for t in module.todos:
+        if len(t.hints) < MIN_HINTS:
+            problems.append(f"TODO {t.name!r} has {len(t.hints)} hints, needs {MIN_HINTS}")
+        elif "`" in t.hints[0]:
+            problems.append(f"TODO {t.name!r}: the first hint should nudge, not show code")
+    tree = ast.parse(module.test_path(root).read_text(encoding="utf-8"))
+    checks = [
+        n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
+    ]
+    for check in checks:
+        if module.todo_for(check) is None:
+            problems.append(f"the check {check} belongs to no TODO in the catalog")
+    return problems
+
+
 def verify_module(module: Module, root: Path = ROOT, solutions: bool = True) -> ModuleVerdict:
     verdict = ModuleVerdict(module.id)
-    if len(module.hints) < MIN_HINTS:
-        verdict.problems.append(f"has {len(module.hints)} hints, needs at least {MIN_HINTS}")
+    verdict.problems += hint_problems(module, root)
     if not module.solution_path(root).exists() or not module.test_path(root).exists():
         verdict.problems.append("solution or tests missing")
         return verdict
