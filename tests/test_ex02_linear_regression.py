@@ -31,16 +31,14 @@ def least_squares(x, t):
     return np.linalg.lstsq(A, t, rcond=None)[0]
 
 
-def test_predict_line(lesson, rng):
-    x = rng.normal(size=7)
-    expect.close(
-        lesson.predict_line(1.5, -0.5, x),
-        1.5 * x - 0.5,
-        "predict_line(1.5, -0.5, x)",
-        hint="w·x + b",
+def test_the_decks_cost_of_a_line(lesson):
+    # The workshop deck: w = 3, b = 2 against y = 2x + 4 for x = 1..8 costs 5.75.
+    x = np.arange(1.0, 9.0)
+    got = expect.number(lesson.quadratic_cost(3.0, 2.0, x, 2 * x + 4), "quadratic_cost")
+    assert got == pytest.approx(5.75), (
+        f"the slide's example costs (1² + 0² + 1² + 2² + … + 6²) / 16 = 5.75, got {got!r}: "
+        "the mean of the squared errors, halved"
     )
-    got = expect.number(lesson.predict_line(2.0, 1.0, 3.0), "predict_line(2, 1, 3)")
-    assert got == pytest.approx(7.0), f"predict_line(2, 1, 3) = 2·3 + 1 = 7, got {got}"
 
 
 def test_quadratic_cost_matches_formula(lesson, data, rng):
