@@ -71,7 +71,9 @@ def _readonly_paths() -> list[Path]:
     return sorted(seen)
 
 
-def _base_args() -> list[str]:
+def _base_args(tmp: Path | None = None) -> list[str]:
+    """bubblewrap's options; `tmp` becomes /tmp, mounted BEFORE the read-only folders (a
+    project or environment that lives under /tmp must stay visible over it)."""
     args = [
         "--unshare-all",  # network, IPC, PID, UTS, cgroup and (where allowed) user namespaces
         "--die-with-parent",
@@ -85,6 +87,8 @@ def _base_args() -> list[str]:
         "--hostname",
         "sandbox",
     ]
+    if tmp is not None:
+        args += ["--bind", str(tmp), "/tmp"]
     for path in _readonly_paths():
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), str(path)]
@@ -100,8 +104,7 @@ def wrap(command: list[str], private_dir: Path, env: dict[str, str]) -> list[str
         raise RuntimeError(INSTALL_HINT)
     tmp = private_dir.parent / "tmp"  # on disk, not in memory: a submission can fill it
     tmp.mkdir(exist_ok=True)
-    args = [bwrap, *_base_args(), "--bind", str(tmp), "/tmp"]
-    args += ["--bind", str(private_dir), INSIDE, "--chdir", INSIDE]
+    args = [bwrap, *_base_args(tmp), "--bind", str(private_dir), INSIDE, "--chdir", INSIDE]
     args.append("--clearenv")
     for key, value in env.items():
         args += ["--setenv", key, value]
