@@ -157,3 +157,25 @@ def test_callback_stops_real_training(lesson, offline):
     assert epochs_run == 1 and got["epoch"] == 1, (
         f"a threshold of 0 must stop after epoch 1; ran {epochs_run} epochs"
     )
+
+
+def test_most_confused(lesson, rng):
+    y_true = rng.integers(0, 10, 400)
+    y_pred = np.where(rng.random(400) < 0.35, rng.integers(0, 10, 400), y_true)
+    counts = np.zeros((10, 10), int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    k = int(rng.integers(3, 8))
+    got = lesson.most_confused(y_true, y_pred, k)
+    assert isinstance(got, list) and len(got) == k, f"a list of k = {k} triples, got {got!r}"
+    for entry in got:
+        i, j, n = (expect.integer(v, "each entry of a triple") for v in entry)
+        assert i != j, f"({i}, {j}, {n}) is on the diagonal: those are the right answers"
+        assert off[i, j] == n, f"true {i} predicted as {j} happens {off[i, j]} times, not {n}"
+    counted = [n for _, _, n in got]
+    assert counted == sorted(counted, reverse=True), f"largest first: {counted}"
+    assert counted == sorted(off.ravel(), reverse=True)[:k], (
+        f"the {k} largest counts off the diagonal are {sorted(off.ravel(), reverse=True)[:k]}, "
+        f"got {counted}"
+    )

@@ -194,8 +194,16 @@ def test_ex04_class_names_and_bad_input():
                 lambda: ex04.train(None, ((np.zeros((2, 28, 28)), np.zeros(2)),) * 2, epochs=0),
                 "epochs",
             ),
+            (lambda: ex04.most_confused([0, 1, 2], [0, 1, 1], k=-1), "k must be at least 1"),
+            (lambda: ex04.most_confused([0, -1, 2], [0, 1, 1]), "class labels from 0"),
+            (lambda: ex04.most_confused([0, 1], [0, 1, 1]), "same length"),
         ]
     )
+    # NumPy numbers are numbers.
+    assert ex04.StopAtAccuracy(np.float32(0.9)).threshold == pytest.approx(0.9)
+    data = ((np.zeros((8, 28, 28), "float32"), np.arange(8) % 10),) * 2
+    history = ex04.train(ex04.build_model(), data, epochs=np.int64(1))
+    assert len(history.history["loss"]) == 1
 
 
 def test_ex05_rejects_bad_input(tmp_path):
