@@ -5,7 +5,21 @@
 # Classification: MNIST digits, flattened to 784 numbers, one-hot labels.
 # Then save a trained model as `.keras` and load it back.
 #
-# **Your job:** fill in every `TODO`, then run `workshop check 5`.
+# **Your job:** fill in the five `TODO`s, then run `workshop check 5`.
+#
+# Replaces the workshop deck's `DL0101EN-3-1-Regression-with-Keras-py-v1.0.ipynb`
+# and `DL0101EN-3-2-Classification-with-Keras-py-v1.0.ipynb`. Changes from the
+# course, and why:
+# - regression: Adam at learning rate 0.01 (the notebook: Adam's default
+#   0.001, 100 epochs). The course's exercise repeats 50 random splits of 50
+#   epochs each; at 0.001 the network is still far from done after 50
+#   epochs, at 0.01 it has converged;
+# - classification: 784 → 128 → 64 → 10 (the notebook: 784 → 784 → 100 →
+#   10, 700,000 weights); 128-64 reaches the same ≈0.97 on MNIST with a
+#   sixth of the weights and trains far faster on a laptop;
+# - the digits are shifted and turned a little each epoch (augmentation,
+#   `--no-augment` turns it off): on 8,000 training images it lifts test
+#   accuracy from ≈0.955 to ≈0.965 (scripts/bench.py).
 
 # %%
 """ex05 · The two basic Keras jobs: regression and classification."""
@@ -17,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop import data, gpu, lesson, pipeline, plotting
+from workshop import data, gpu, lesson, pipeline, plotting, validate
 from workshop.repro import seed_everything
 
 tf = gpu._tf()
@@ -30,28 +44,22 @@ import keras  # noqa: E402
 # %%
 def load_concrete():
     """(X, y): 8 features per mix (cement, slag, ..., age) and the strength in MPa."""
-    table = data.load_concrete()
-    # TODO: return the features and the target of `table` as float arrays.
-    # BEGIN SOLUTION
+    table = data.load_concrete()  # cached download of the course's CSV, or the stand-in offline
     return table.X.astype("float64"), table.y.astype("float64")
-    # END SOLUTION
 
 
 def standardize(X_train, X_test):
     """Both splits scaled with the TRAINING mean and standard deviation (never the test set's)."""
-    X_train, X_test = np.asarray(X_train, float), np.asarray(X_test, float)
-    if (
-        X_train.ndim != 2
-        or X_test.ndim != 2
-        or X_train.shape[1] != X_test.shape[1]
-        or len(X_train) < 2
-    ):
+    X_train = validate.array(X_train, "X_train", ndim=2)
+    X_test = validate.array(X_test, "X_test", ndim=2)
+    if X_train.shape[1] != X_test.shape[1] or len(X_train) < 2:
         raise ValueError(
             f"expected 2-D arrays with the same number of columns (and 2+ training rows), got {X_train.shape} and {X_test.shape}"
         )
-    # TODO: mean and std of X_train per column (axis=0); a column with std 0
-    # would divide by zero: use 1 for it. Return
-    # ((X_train - mean) / std, (X_test - mean) / std).
+    # TODO: give every column mean 0 and standard deviation 1 — using what the
+    # TRAINING split says about each column, for both splits (the test split
+    # stands for data not seen yet). A column that never varies would divide by
+    # zero. Return new arrays (the given ones stay as they are).
     # BEGIN SOLUTION
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
@@ -67,18 +75,12 @@ def standardize(X_train, X_test):
 # %%
 def build_regression_model(n_features: int, hidden=(50, 50)) -> keras.Model:
     """Dense ReLU layers of the given sizes, a linear output unit; Adam and mean squared error."""
-    if (
-        isinstance(n_features, bool)
-        or not isinstance(n_features, (int, np.integer))
-        or n_features < 1
-    ):
-        raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
-    if not hidden or any(int(h) < 1 for h in hidden):
-        raise ValueError(f"hidden must list positive layer sizes, got {hidden!r}")
-    # TODO: keras.Sequential: keras.Input(shape=(n_features,)), one
-    # Dense(h, activation="relu") per entry of `hidden`, then Dense(1) (linear).
-    # Compile with keras.optimizers.Adam(learning_rate=0.01) and
-    # loss="mean_squared_error".
+    n_features = validate.count(n_features, "n_features")
+    hidden = _layer_sizes(hidden)
+    # TODO: a network for one number out: n_features inputs, one ReLU layer per
+    # size in `hidden`, and an output unit with no activation (a strength can be
+    # any number). It learns with Adam at learning rate 0.01 and the mean
+    # squared error.
     # BEGIN SOLUTION
     layers = [keras.Input(shape=(n_features,))]
     layers += [keras.layers.Dense(int(h), activation="relu") for h in hidden]
@@ -89,28 +91,40 @@ def build_regression_model(n_features: int, hidden=(50, 50)) -> keras.Model:
     # END SOLUTION
 
 
+def _layer_sizes(hidden) -> tuple[int, ...]:
+    if isinstance(hidden, (int, np.integer, str)) or hidden is None:
+        raise ValueError(
+            f"hidden must list the layer sizes, e.g. (50, 50) or (10,), got {hidden!r}"
+        )
+    sizes = tuple(hidden)
+    if not sizes:
+        raise ValueError("hidden must list at least one layer size, got none")
+    return tuple(validate.count(h, "each size in hidden") for h in sizes)
+
+
 def evaluate_regression(
     X, y, repeats=50, epochs=50, test_size=0.3, normalize=True, hidden=(50, 50), seed=0
 ):
     """Held-out MSE over `repeats` random splits: {'mean', 'std', 'mses'}."""
     from sklearn.model_selection import train_test_split
 
-    X, y = np.asarray(X, float), np.asarray(y, float)
+    X, y = validate.array(X, "X", ndim=2), validate.array(y, "y", ndim=1)
     if len(X) != len(y) or len(X) < 4:
         raise ValueError(f"X and y need the same number (4+) of rows, got {len(X)} and {len(y)}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
-    if not 0 < test_size < 1:
-        raise ValueError(f"test_size must be between 0 and 1, got {test_size!r}")
+    repeats, epochs = validate.count(repeats, "repeats"), validate.count(epochs, "epochs")
+    test_size = validate.number(test_size, "test_size", low=0, high=1, low_open=True)
+    if test_size == 1:
+        raise ValueError("test_size must be below 1 (some rows must train), got 1")
+    hidden = _layer_sizes(hidden)
     mses = []
     for i in range(repeats):
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, test_size=test_size, random_state=seed + i
         )
-        # TODO: standardize the split when `normalize` is True, build a fresh
-        # model with build_regression_model(X.shape[1], hidden), fit it for
-        # `epochs` epochs (verbose=0), and append its MSE on the test split
-        # (np.mean((prediction - y_test) ** 2)) to `mses`.
+        # TODO: one repeat of the experiment: scale the split (when `normalize`
+        # is set), train a FRESH model (a model trained on an earlier split has
+        # seen this test split) for `epochs` epochs, and add its mean squared
+        # error on the test split to `mses`.
         # BEGIN SOLUTION
         if normalize:
             X_train, X_test = standardize(X_train, X_test)
@@ -133,6 +147,7 @@ def evaluate_regression(
 # %%
 def to_one_hot(y, n_classes: int):
     """Row i is all zeros except a 1 in column y[i]."""
+    n_classes = validate.count(n_classes, "n_classes")
     y = np.asarray(y)
     if (
         y.ndim != 1
@@ -142,7 +157,8 @@ def to_one_hot(y, n_classes: int):
         raise ValueError(
             f"expected 1-D integer labels in [0, {n_classes}), got {y.dtype} shape {y.shape}"
         )
-    # TODO: a (len(y), n_classes) float32 array of zeros with a 1 at [i, y[i]].
+    # TODO: label 3 of 10 classes becomes [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]: a row
+    # per label, float32, all zeros but a 1 in that label's column.
     # BEGIN SOLUTION
     one_hot = np.zeros((len(y), n_classes), dtype="float32")
     one_hot[np.arange(len(y)), y] = 1.0
@@ -152,9 +168,13 @@ def to_one_hot(y, n_classes: int):
 
 def build_classification_model(n_inputs: int = 784, n_classes: int = 10) -> keras.Model:
     """Dense(128, relu) → Dense(64, relu) → Dense(n_classes, softmax); Adam, categorical cross-entropy."""
-    # TODO: keras.Input(shape=(n_inputs,)), the three Dense layers, then
-    # compile with optimizer="adam", loss="categorical_crossentropy" (one-hot
-    # labels) and metrics=["accuracy"].
+    n_inputs, n_classes = (
+        validate.count(n_inputs, "n_inputs"),
+        validate.count(n_classes, "n_classes"),
+    )
+    # TODO: the network of the docstring, learning with Adam and reporting
+    # accuracy. The labels here are one-hot rows (to_one_hot), not integers:
+    # which cross-entropy goes with them?
     # BEGIN SOLUTION
     model = keras.Sequential(
         [
@@ -174,16 +194,13 @@ def save_and_reload(model: keras.Model, path) -> keras.Model:
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"Keras 3 saves whole models as .keras files, got {path.name!r}")
-    # TODO: model.save(path), then return keras.models.load_model(path).
-    # BEGIN SOLUTION
-    model.save(path)
+    model.save(path)  # architecture, weights and the optimiser's state, in one zip
     return keras.models.load_model(path)
-    # END SOLUTION
 
 
 def flatten_images(x):
     """(n, 28, 28) uint8 images -> (n, 784) floats in [0, 1]."""
-    x = np.asarray(x)
+    x = validate.array(x, "x (images)", ndim=3)
     return x.reshape(len(x), -1).astype("float32") / 255.0
 
 

@@ -20,14 +20,6 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSHOP_OFFLINE", "1")
 
 
-def test_load_concrete_returns_the_table(lesson, offline):
-    X, y = lesson.load_concrete()
-    table = data.load_concrete()
-    assert X.shape == table.X.shape and y.shape == table.y.shape, f"got X {X.shape}, y {y.shape}"
-    expect.close(X, table.X, "X from load_concrete")
-    expect.close(y, table.y, "y from load_concrete")
-
-
 def test_standardize_uses_training_statistics(lesson, rng):
     X_train = rng.normal(5, 3, (40, 4))
     X_test = rng.normal(-2, 10, (15, 4))
