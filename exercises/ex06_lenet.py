@@ -2,8 +2,9 @@
 # # ex06 · LeNet-5, layer by layer
 # LeCun's 1998 network for handwritten digits: two convolution/pooling stages,
 # a third convolution that sees the whole 5×5 map, and two dense layers.
-# Build it exactly as the classic table, count its parameters by hand and
-# with Keras, and train it on MNIST.
+# Build it from the workshop deck's table, count its parameters by hand and
+# with Keras, and train it on MNIST. First, the deck's own argument for
+# convolutions: a feature map shares its weights, a dense layer does not.
 #
 # | layer | maps | output | kernel | stride | activation |
 # |---|---|---|---|---|---|
@@ -16,7 +17,23 @@
 # | F6 dense | | 84 | | | tanh |
 # | output dense | | 10 | | | softmax |
 #
-# **Your job:** fill in every `TODO`, then run `workshop check 6`.
+# **Your job:** fill in the five `TODO`s, then run `workshop check 6`.
+#
+# Replaces the workshop deck's `LeNet.ipynb` (and its parameter counts). What
+# this LeNet is, next to the deck's table and the 1998 paper:
+# - the deck's table gives the pooling layers a tanh. In the paper each
+#   subsampling unit adds its 4 inputs, multiplies by a trainable
+#   coefficient, adds a trainable bias and squashes (2 parameters per map:
+#   12 for S2, 32 for S4). Keras's AveragePooling2D has neither, and adding a
+#   tanh after it changes nothing that matters here; the pooling layers are
+#   plain averages (0 parameters);
+# - the paper's C3 connects each of its 16 maps to only some of S2's 6 maps
+#   (a fixed table: 1,516 parameters) to break symmetry and save
+#   computation; here every C3 map sees all 6 (2,416 parameters), as every
+#   modern convolution does;
+# - the paper's output is 10 Euclidean RBF units; here a softmax layer
+#   trained with cross-entropy, the standard today;
+# - MNIST is padded from 28×28 to 32×32, as LeCun did.
 
 # %%
 """ex06 · LeNet-5, layer by layer."""
@@ -27,11 +44,58 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workshop import data, distributed, gpu, lesson, pipeline, plotting
+from workshop import data, distributed, gpu, lesson, pipeline, plotting, validate
 from workshop.repro import seed_everything
 
 tf = gpu._tf()
 import keras  # noqa: E402
+
+# %% [markdown]
+# ## Why convolutions: shared weights (the workshop deck)
+# A feature map with a 5×5 local receptive field uses the SAME 5×5 weights and
+# bias at every position: 26 parameters, whatever the image size. The deck
+# compares 20 such maps with a dense layer of 30 units on a 28×28 image.
+
+
+# %%
+def conv_parameters(kernel: int, in_channels: int, maps: int) -> int:
+    """Parameters of a convolution layer: kernel×kernel weights per input channel, per map."""
+    kernel, in_channels, maps = (
+        validate.count(kernel, "kernel"),
+        validate.count(in_channels, "in_channels"),
+        validate.count(maps, "maps"),
+    )
+    # TODO: each map has its own kernel (a weight per position of the kernel,
+    # per input channel) and one bias, shared by every position of the image.
+    # How many parameters for `maps` of them? (The image size does not appear.)
+    raise NotImplementedError("TODO: conv_parameters()")
+
+
+def dense_parameters(n_in: int, n_out: int) -> int:
+    """Parameters of a dense layer: a weight per input per unit, and a bias per unit."""
+    return (validate.count(n_in, "n_in") + 1) * validate.count(n_out, "n_out")
+
+
+def decks_comparison() -> dict:
+    """The deck's numbers: 20 maps of 5×5 (520) against 30 dense units on 784 inputs (23,550)."""
+    shared = conv_parameters(5, 1, 20)
+    dense = dense_parameters(28 * 28, 30)
+    print(
+        f"20 shared-weight 5x5 maps: {shared} parameters (the slide: 20 x 26 = 520); "
+        f"30 dense units on 28x28: {dense:,} (the slide: 23,550), {dense / shared:.0f} times more"
+    )
+    return {"conv_20_maps": shared, "dense_30_units": dense}
+
+
+def build_decks_cnn() -> keras.Model:
+    """The deck's small network: 28×28 → 3 maps of 5×5 → 2×2 max pooling → 10 outputs."""
+    # TODO: "28×28 input neurons, followed by a convolutional layer using a 5×5
+    # local receptive field and 3 feature maps (3×24×24), max-pooling over 2×2
+    # regions (3×12×12), and a fully-connected layer of 10 output neurons."
+    # Build that network (sigmoid maps and a softmax output will do) and compile
+    # it for integer labels.
+    raise NotImplementedError("TODO: build_decks_cnn()")
+
 
 # %% [markdown]
 # ## Data: LeNet wants 32×32 inputs
@@ -42,15 +106,17 @@ import keras  # noqa: E402
 # %%
 def pad_to_32(images):
     """(n, 28, 28) or (n, 28, 28, 1) -> (n, 32, 32, 1), zero-padded 2 pixels on each side."""
-    images = np.asarray(images)
+    images = validate.array(images, "images", ndim=(3, 4), dtype=None)
+    if not np.issubdtype(images.dtype, np.number):
+        raise ValueError(f"images must be numbers (pixels), got dtype {images.dtype}")
     if images.ndim == 3:
         images = images[..., np.newaxis]
-    if images.ndim != 4 or images.shape[1:] != (28, 28, 1):
+    if images.shape[1:] != (28, 28, 1):
         raise ValueError(
             f"expected images of shape (n, 28, 28) or (n, 28, 28, 1), got {images.shape}"
         )
-    # TODO: np.pad with ((0, 0), (2, 2), (2, 2), (0, 0)): nothing on the
-    # batch and channel axes, 2 pixels before and after on height and width.
+    # TODO: a frame of zeros, 2 pixels wide, around every image: the batch and
+    # the channel axes get nothing, height and width get 2 before and 2 after.
     raise NotImplementedError("TODO: pad_to_32()")
 
 
@@ -61,19 +127,19 @@ def pad_to_32(images):
 # %%
 def build_lenet5() -> keras.Model:
     """LeNet-5 with layers named C1, S2, C3, S4, C5, F6 and output; Adam, sparse cross-entropy, accuracy."""
-    # TODO: keras.Sequential starting with keras.Input(shape=(32, 32, 1)), then
-    #   Conv2D(6, 5, activation="tanh", name="C1"), AveragePooling2D(2, name="S2"),
-    #   Conv2D(16, 5, activation="tanh", name="C3"), AveragePooling2D(2, name="S4"),
-    #   Conv2D(120, 5, activation="tanh", name="C5"), Flatten(),
-    #   Dense(84, activation="tanh", name="F6"), Dense(10, activation="softmax", name="output").
-    # Compile with optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"].
+    # TODO: the table at the top, one Keras layer per row, named as the table
+    # names them (C1, S2, ...): convolutions and average poolings, then the
+    # dense layers (C5's 1×1×120 output must be flattened first). Integer
+    # labels, Adam, accuracy.
     raise NotImplementedError("TODO: build_lenet5()")
 
 
 def count_parameters(model: keras.Model) -> dict[str, int]:
     """Trainable parameters per layer, by layer name (0 for pooling and flatten)."""
-    # TODO: for each layer in model.layers, add up the sizes (np.prod of the
-    # shape) of layer.trainable_weights.
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"expected a keras.Model, got {type(model).__name__}")
+    # TODO: count what the model learns, layer by layer: every trainable weight
+    # array of a layer (kernels, biases) holds as many numbers as its shape says.
     raise NotImplementedError("TODO: count_parameters()")
 
 
@@ -111,6 +177,13 @@ def main(config: Config | None = None) -> dict:
     config = config or Config()
     out = lesson.output_dir(config.out_dir)
     seed_everything(config.seed)
+    comparison = decks_comparison()
+    small = build_decks_cnn()
+    print(
+        f"the deck's small network: {small.count_params():,} parameters "
+        f"({conv_parameters(5, 1, 3)} in its 3 maps, {dense_parameters(3 * 12 * 12, 10):,} "
+        "in the output layer)"
+    )
     images = data.load_mnist(limit=config.limit or None)
     x_train = pad_to_32(images.x_train).astype("float32") / 255.0
     x_test = pad_to_32(images.x_test).astype("float32") / 255.0
@@ -169,6 +242,8 @@ def main(config: Config | None = None) -> dict:
         "predictions",
     )
     metrics = {
+        "decks_comparison": comparison,
+        "decks_cnn_parameters": small.count_params(),
         "parameters": counts,
         "total_parameters": model.count_params(),
         "final_loss": float(history.history["loss"][-1]),

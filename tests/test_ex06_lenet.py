@@ -44,6 +44,41 @@ def expected_shapes_and_params():
     return shapes, params
 
 
+def test_conv_parameters_share_weights(lesson, rng):
+    got = expect.integer(lesson.conv_parameters(5, 1, 20), "conv_parameters(5, 1, 20)")
+    assert got == 520, (
+        f"the workshop deck: 20 maps of 5×5 weights and a bias each: 20 × 26 = 520, got {got}"
+    )
+    for _ in range(5):
+        k, c, m = (int(v) for v in rng.integers(1, 8, 3))
+        want = (k * k * c + 1) * m
+        got = lesson.conv_parameters(k, c, m)
+        assert got == want, (
+            f"{m} maps of {k}×{k} kernels on {c} input channels: (k·k·c + 1)·maps = {want}, got {got}"
+        )
+
+
+def test_the_decks_small_network(lesson):
+    model = compiled(lesson.build_decks_cnn(), "build_decks_cnn")
+    import keras
+
+    assert tuple(model.input_shape) == (None, 28, 28, 1), f"28×28 inputs, got {model.input_shape}"
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    assert len(convs) == 1 and convs[0].filters == 3 and convs[0].kernel_size == (5, 5), (
+        "one convolution: 3 feature maps of 5×5"
+    )
+    assert tuple(convs[0].output.shape[1:]) == (24, 24, 3), "3×24×24 after the convolution"
+    assert len(pools) == 1 and tuple(pools[0].output.shape[1:]) == (12, 12, 3), (
+        "3×12×12 after 2×2 max pooling"
+    )
+    assert tuple(model.output_shape) == (None, 10), "10 output neurons"
+    want = (5 * 5 + 1) * 3 + (12 * 12 * 3 + 1) * 10
+    assert model.count_params() == want, (
+        f"(25 + 1)·3 + (432 + 1)·10 = {want} parameters, got {model.count_params()}"
+    )
+
+
 def test_pad_to_32(lesson, rng):
     images = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
     padded = lesson.pad_to_32(images)

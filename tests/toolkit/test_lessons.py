@@ -243,7 +243,15 @@ def test_ex05_rejects_bad_input(tmp_path):
 
 def test_ex06_rejects_bad_input():
     ex06 = load_lesson("ex06_lenet", "solutions")
-    _expect_value_errors([(lambda: ex06.pad_to_32(np.zeros((2, 32, 32))), r"\(n, 28, 28\)")])
+    _expect_value_errors(
+        [
+            (lambda: ex06.pad_to_32(np.zeros((2, 32, 32))), r"\(n, 28, 28\)"),
+            (lambda: ex06.pad_to_32(np.array([["a"] * 28] * 28)), "3-D or 4-D|numbers"),
+            (lambda: ex06.pad_to_32("images"), "numbers"),
+            (lambda: ex06.conv_parameters(0, 1, 3), "kernel must be at least 1"),
+            (lambda: ex06.count_parameters("LeNet"), "keras.Model"),
+        ]
+    )
 
 
 def test_ex07_rejects_bad_input():
