@@ -5,7 +5,17 @@
 # cross-correlation). Apply classic hand-made filters to a real photograph,
 # pool, then look inside a trained CNN.
 #
-# **Your job:** fill in every `TODO`, then run `workshop check 7`.
+# **Your job:** fill in the three `TODO`s, then run `workshop check 7`.
+#
+# Replaces the workshop deck's `Course 1 - Part 6 - Lesson 3 - Notebook.ipynb`
+# (convolutions and pooling by hand); the worked examples are the decks'.
+# Changes from the course, and why:
+# - the notebook filters `scipy.misc.ascent()`, which SciPy has removed
+#   (`scipy.datasets.ascent` now downloads it); here the photograph that
+#   ships with matplotlib (Grace Hopper), so the lesson works offline;
+# - the notebook's pooling drops the image's last row and column when the
+#   size is odd; `max_pool2d(..., padding="same")` keeps them, as the deep
+#   networks deck's 5×5 → 3×3 example does (and Keras's padding="same").
 
 # %%
 """ex07 · What a filter does: convolution and pooling by hand."""
@@ -16,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workshop import data, lesson, plotting
+from workshop import data, lesson, plotting, validate
 
 # %% [markdown]
 # ## Named 3×3 kernels
@@ -33,9 +43,51 @@ KERNELS = {
 
 
 def _positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    try:
+        return validate.integer(value, name, low=minimum)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
+
+
+# The decks' worked examples (each a few pixels, computed in `decks_examples`).
+ONE = np.array(  # the deep networks deck: a handwritten 1 on 7×7 pixels
+    [
+        [0] * 7,
+        [0] * 7,
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 1, 1, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+        [0] * 7,
+    ],
+    dtype=float,
+)
+ONE_DETECTOR = np.array([[1, 0, 0], [1, 0, 1], [0, 1, 1]], dtype=float)
+ONE_MAP = [[0, 1, 1, 0, 0], [1, 3, 1, 1, 0], [1, 2, 2, 2, 0], [0, 2, 2, 2, 0], [0, 1, 0, 2, 0]]
+POOL_INPUT = np.array(  # the same deck's max pooling example: 5×5 -> 3×3
+    [[1, 0, 1, 2, 0], [1, 2, 0, 2, 1], [1, 0, 0, 1, 0], [1, 1, 2, 3, 0], [0, 0, 1, 0, 0]],
+    dtype=float,
+)
+POOLED = [[2, 2, 1], [1, 3, 0], [0, 1, 0]]
+SMILEY = np.array(  # the CNN deck's 7×7 image and feature detector
+    [
+        [0] * 7,
+        [0, 1, 0, 0, 0, 1, 0],
+        [0] * 7,
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 1, 0, 0, 0, 1, 0],
+        [0, 0, 1, 1, 1, 0, 0],
+        [0] * 7,
+    ],
+    dtype=float,
+)
+SMILEY_DETECTOR = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 1]], dtype=float)
+X_IMAGE = np.array(  # the first deck ("Temas Selectos"): a 5×5 image and an X-shaped kernel
+    [[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]],
+    dtype=float,
+)
+X_KERNEL = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=float)
+X_FEATURE = [[4, 3, 4], [2, 4, 3], [2, 3, 4]]
 
 
 # %% [markdown]
@@ -46,7 +98,8 @@ def _positive_int(value, name, minimum=1):
 # %%
 def convolve2d(image, kernel, stride: int = 1, padding: int = 0):
     """Slide `kernel` over the zero-padded `image` with `stride`; multiply and sum (no flip)."""
-    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    image = validate.array(image, "image")
+    kernel = validate.array(kernel, "kernel")  # a 0×0 kernel is refused here (empty)
     if image.ndim != 2 or kernel.ndim != 2:
         raise ValueError(
             f"expected a 2-D image and a 2-D kernel, got {image.shape} and {kernel.shape}"
@@ -55,38 +108,46 @@ def convolve2d(image, kernel, stride: int = 1, padding: int = 0):
     padded_shape = (image.shape[0] + 2 * padding, image.shape[1] + 2 * padding)
     if kernel.shape[0] > padded_shape[0] or kernel.shape[1] > padded_shape[1]:
         raise ValueError(f"kernel {kernel.shape} is larger than the padded image {padded_shape}")
-    # TODO: pad with np.pad(image, padding); compute the output size
-    # ((H + 2p - kh) // stride + 1, and the same for the width); then for each
-    # output position (i, j), out[i, j] = sum(window * kernel) where window is
-    # the kh x kw patch starting at (i*stride, j*stride). Loops are fine;
-    # np.lib.stride_tricks.sliding_window_view makes it fast.
+    # TODO: the convolution of a CNN. Surround the image with `padding` rings of
+    # zeros; then put the kernel on the top-left corner, multiply it with the
+    # pixels under it and add everything up: that is one output value. Move the
+    # kernel `stride` pixels right (then down) for the next ones, as long as it
+    # fits. The kernel is not flipped. Loops are fine.
     raise NotImplementedError("TODO: convolve2d()")
 
 
-def _pool(x, size, stride, reduce):
-    x = np.asarray(x, dtype=float)
+def pool2d(x, size: int, stride: int, reduce, padding: str = "valid"):
+    """Reduce every size×size window (windows `stride` apart) with `reduce` (np.max, np.mean).
+
+    padding="valid" uses only windows that fit; "same" gives ceil(H / stride)
+    rows (and columns), as Keras does: the missing pixels are split between the
+    two edges (one more after than before when odd), and windows that reach
+    past an edge hold only the pixels inside it.
+    """
+    x = validate.array(x, "x")
     if x.ndim not in (2, 3):
         raise ValueError(f"expected an (H, W) or (H, W, channels) array, got shape {x.shape}")
     size, stride = _positive_int(size, "size"), _positive_int(stride, "stride")
-    if size > x.shape[0] or size > x.shape[1]:
+    validate.one_of(padding, "padding", ("valid", "same"))
+    if padding == "valid" and (size > x.shape[0] or size > x.shape[1]):
         raise ValueError(f"pool size {size} is larger than the input {x.shape[:2]}")
-    window = (size, size) if x.ndim == 2 else (size, size, 1)
-    windows = np.lib.stride_tricks.sliding_window_view(x, window)[::stride, ::stride]
-    return reduce(windows.reshape(*windows.shape[: x.ndim], -1), axis=-1)
+    # TODO: slide a size×size window over the first two axes, `stride` apart,
+    # and reduce what each window holds to one number (per channel when x has a
+    # third axis). Which windows are there? "valid": those that fit entirely.
+    # "same": ceil(H / stride) of them; the padding they would need,
+    # (rows - 1) * stride + size - H, is split with the smaller half before
+    # the first row, and a window keeps only the pixels inside the image.
+    raise NotImplementedError("TODO: pool2d()")
 
 
-def max_pool2d(x, size: int = 2, stride: int = 2):
-    """The largest value of each size x size window, windows `stride` apart ('valid')."""
-    # TODO: out[i, j] = max of x[i*stride : i*stride+size, j*stride : j*stride+size]
-    # (per channel when x has a third axis). The helper _pool(x, size, stride, np.max)
-    # does the sliding; or write your own loop.
-    raise NotImplementedError("TODO: max_pool2d()")
+def max_pool2d(x, size: int = 2, stride: int = 2, padding: str = "valid"):
+    """The largest value of each size x size window, windows `stride` apart."""
+    return pool2d(x, size, stride, np.max, padding)
 
 
-def average_pool2d(x, size: int = 2, stride: int = 2):
-    """The mean of each size x size window, windows `stride` apart ('valid')."""
-    # TODO: like max_pool2d with the mean.
-    raise NotImplementedError("TODO: average_pool2d()")
+def average_pool2d(x, size: int = 2, stride: int = 2, padding: str = "valid"):
+    """The mean of each size x size window, windows `stride` apart."""
+    return pool2d(x, size, stride, np.mean, padding)
 
 
 # %% [markdown]
@@ -109,9 +170,10 @@ def apply_filter(image, name_or_kernel, relu: bool = False):
         kernel = np.asarray(name_or_kernel, dtype=float)
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
         raise ValueError(f"expected a square kernel of odd size, got shape {kernel.shape}")
-    # TODO: convolve2d with padding = k // 2 (so the output keeps the image's
-    # size), then np.maximum(out, 0) if relu, then np.clip to [image.min(), image.max()].
-    raise NotImplementedError("TODO: apply_filter()")
+    out = convolve2d(image, kernel, stride=1, padding=kernel.shape[0] // 2)  # same size out
+    if relu:
+        out = np.maximum(out, 0)  # what a CNN does after each convolution
+    return np.clip(out, image.min(), image.max())  # back into the image's range, to show it
 
 
 # %% [markdown]
@@ -127,11 +189,14 @@ def feature_maps(model, image, layers=None) -> dict:
     """
     import keras
 
-    image = np.asarray(image, dtype="float32")
+    image = validate.array(image, "image", ndim=(2, 3)).astype("float32")
     if image.ndim == 2:
         image = image[..., np.newaxis]
-    if image.ndim != 3:
-        raise ValueError(f"expected one image (H, W) or (H, W, C), got shape {image.shape}")
+    expected = getattr(model, "input_shape", None) if getattr(model, "built", False) else None
+    if expected is not None and tuple(expected[1:]) != image.shape and None not in expected[1:]:
+        raise ValueError(
+            f"the model takes images of shape {tuple(expected[1:])}, got {image.shape}"
+        )
     kinds = (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
     wanted = layers or [layer.name for layer in model.layers if isinstance(layer, kinds)]
     unknown = set(wanted) - {layer.name for layer in model.layers}
@@ -140,10 +205,11 @@ def feature_maps(model, image, layers=None) -> dict:
             f"no layers named {sorted(unknown)}; the model has {[layer.name for layer in model.layers]}"
         )
     batch = image[np.newaxis]
-    # TODO: for a keras.Sequential, run the batch through model.layers one at
-    # a time (x = layer(x)) and keep the outputs of the wanted layers. For any
-    # other model, build keras.Model(model.inputs, [model.get_layer(n).output
-    # for n in wanted]) and predict the batch. Return {name: array[0]}.
+    # TODO: what does each wanted layer output for this one image? A Sequential
+    # model may not be built yet (no .input until it is called): pass the batch
+    # through its layers one by one and keep what the wanted ones give. Any
+    # other model: a new keras.Model from its inputs to the wanted layers'
+    # outputs. Return {name: that layer's (H, W, C) array for the image}.
     raise NotImplementedError("TODO: feature_maps()")
 
 
@@ -167,6 +233,37 @@ def small_cnn(n_classes: int = 10):
 
 
 # %% [markdown]
+# ## The decks' examples, computed by your functions
+
+
+# %%
+def decks_examples() -> dict:
+    one = convolve2d(ONE, ONE_DETECTOR)
+    pooled = max_pool2d(POOL_INPUT, 2, 2, padding="same")
+    smiley = convolve2d(SMILEY, SMILEY_DETECTOR)
+    x = convolve2d(X_IMAGE, X_KERNEL)
+    print(
+        f"deep networks deck, the 1 and its feature detector: {one.astype(int).tolist()} "
+        f"(the slide: {ONE_MAP})"
+    )
+    print(
+        f"its max pooling, 5x5 -> 3x3 (2x2, stride 2, 'same'): {pooled.astype(int).tolist()} "
+        f"(the slide: {POOLED})"
+    )
+    print(
+        f"CNN deck, the 7x7 image: {smiley.astype(int).tolist()} (the slide has a 1 at row 3, "
+        "column 3 where the convolution gives 0)"
+    )
+    print(f"first deck, the X-shaped kernel: {x.astype(int).tolist()} (the slide: {X_FEATURE})")
+    return {
+        "one": one.tolist(),
+        "pooled": pooled.tolist(),
+        "smiley": smiley.tolist(),
+        "x": x.tolist(),
+    }
+
+
+# %% [markdown]
 # ## Run the lesson
 
 
@@ -185,6 +282,7 @@ QUICK = {"limit": 1500, "epochs": 2}
 def main(config: Config | None = None) -> dict:
     config = config or Config()
     out = lesson.output_dir(config.out_dir)
+    decks = decks_examples()
     photo = data.load_photo()
     filtered = {name: apply_filter(photo, name) for name in KERNELS}
     lesson.save_figure(
@@ -261,6 +359,7 @@ def main(config: Config | None = None) -> dict:
         "learned_kernels",
     )
     metrics = {
+        "decks": decks,
         "photo_shape": list(photo.shape),
         "pooled_shape": list(pooled.shape),
         "feature_map_shapes": {k: list(v.shape) for k, v in maps.items()},

@@ -43,6 +43,82 @@ def test_convolve_stride_and_padding(lesson, stride, padding, rng):
     expect.close(got, want, f"convolve2d(stride={stride}, padding={padding})", atol=1e-10)
 
 
+def test_the_decks_feature_maps(lesson):
+    # Three worked examples of the decks, with the correct values (the CNN deck's
+    # slide shows a 1 at row 3, column 3 where the convolution gives 0).
+    one = np.array(
+        [
+            [0] * 7,
+            [0] * 7,
+            [0, 0, 0, 1, 0, 0, 0],
+            [0, 0, 1, 1, 0, 0, 0],
+            [0, 0, 0, 1, 0, 0, 0],
+            [0, 0, 0, 1, 0, 0, 0],
+            [0] * 7,
+        ],
+        float,
+    )
+    smiley = np.array(
+        [
+            [0] * 7,
+            [0, 1, 0, 0, 0, 1, 0],
+            [0] * 7,
+            [0, 0, 0, 1, 0, 0, 0],
+            [0, 1, 0, 0, 0, 1, 0],
+            [0, 0, 1, 1, 1, 0, 0],
+            [0] * 7,
+        ],
+        float,
+    )
+    x_image = np.array(
+        [[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]], float
+    )
+    cases = [
+        ("the deep networks deck's 1", one, [[1, 0, 0], [1, 0, 1], [0, 1, 1]]),
+        ("the CNN deck's 7x7 image", smiley, [[0, 0, 1], [1, 0, 0], [0, 1, 1]]),
+        ("the first deck's X-shaped kernel", x_image, [[1, 0, 1], [0, 1, 0], [1, 0, 1]]),
+    ]
+    for what, image, kernel in cases:
+        kernel = np.array(kernel, float)
+        expect.equal(
+            lesson.convolve2d(image, kernel),
+            correlate2d(image, kernel, mode="valid"),
+            f"the feature map of {what}",
+        )
+
+
+def test_the_decks_max_pool_keeps_the_edges(lesson):
+    # The deep networks deck pools a 5x5 map to 3x3 with 2x2 windows, stride 2:
+    # the last row and column get windows of their own ("same" padding).
+    fmap = np.array(
+        [[1, 0, 1, 2, 0], [1, 2, 0, 2, 1], [1, 0, 0, 1, 0], [1, 1, 2, 3, 0], [0, 0, 1, 0, 0]], float
+    )
+    expect.equal(
+        lesson.max_pool2d(fmap, 2, 2, padding="same"),
+        [[2, 2, 1], [1, 3, 0], [0, 1, 0]],
+        "max_pool2d(5x5 map, 2, 2, padding='same')",
+    )
+    expect.equal(
+        lesson.max_pool2d(fmap, 2, 2), [[2, 2], [1, 3]], "max_pool2d(5x5 map, 2, 2) ('valid')"
+    )
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 2), (2, 3)])
+def test_same_padding_matches_keras(lesson, size, stride, rng):
+    x = rng.normal(size=(7, 9, 2)).astype("float32")
+    got_max = lesson.max_pool2d(x, size, stride, padding="same")
+    got_avg = lesson.average_pool2d(x, size, stride, padding="same")
+    import keras
+
+    for got, layer, name in (
+        (got_max, keras.layers.MaxPooling2D(size, stride, padding="same"), "max"),
+        (got_avg, keras.layers.AveragePooling2D(size, stride, padding="same"), "average"),
+    ):
+        want = keras.ops.convert_to_numpy(layer(x[None]))[0]
+        expect.close(got, want, f"{name} pooling with padding='same' against Keras", atol=1e-5)
+
+
 def _ref_pool(x, size, stride, reduce):
     h = (x.shape[0] - size) // stride + 1
     w = (x.shape[1] - size) // stride + 1

@@ -22,7 +22,7 @@ from workshop import ROOT, progress
 from workshop.catalog import Module, find_module, load_catalog
 from workshop.grading import procs, runner, sandbox
 from workshop.grading.grade import STATUSES as STATUS_HELP
-from workshop.stubs import make_stub
+from workshop.stubs import make_stub, todos_left
 
 console = Console(highlight=False)
 STYLE = {
@@ -306,7 +306,27 @@ def cmd_run(args) -> int:
         console.print(f"[green]done[/] in {row.seconds:.1f} s; figures: {', '.join(row.figures)}")
         return 0
     console.print(f"[red]{row.status}[/] after {row.seconds:.1f} s")
+    if not args.solution:
+        _say_todos_left(m)
     return 1
+
+
+def _say_todos_left(m) -> None:
+    """After a failed run of an exercise: which TODOs are still stubs, and what to do."""
+    try:
+        left = todos_left(m.exercise_path().read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return
+    if not left:
+        return
+    where = ", ".join(f"{what} (line {line})" for what, line in left)
+    number = str(int(m.id[2:4]))
+    console.print(
+        f"{len(left)} TODO{'s' if len(left) > 1 else ''} still to write: {where}. "
+        f"`workshop check {number}` says which parts are right so far; "
+        f"`workshop run {number} --solution` runs the finished lesson.",
+        markup=False,
+    )
 
 
 def cmd_reset(args) -> int:

@@ -64,6 +64,18 @@ def make_stub(source: str, name: str = "<solution>") -> str:
     return "".join(out)
 
 
+_STUB = re.compile(r'^\s*raise NotImplementedError\("TODO: (.*)"\)\s*$')
+
+
+def todos_left(source: str) -> list[tuple[str, int]]:
+    """The TODO stubs still in an exercise's text: (what, line number)."""
+    return [
+        (m.group(1), number)
+        for number, line in enumerate(source.splitlines(), 1)
+        if (m := _STUB.match(line))
+    ]
+
+
 @dataclass
 class SyncReport:
     written: list[str]

@@ -248,3 +248,11 @@ def test_env_reports_ok_and_fail_lines(project):
     assert "cuInit" not in noise and "absl::InitializeLog" not in noise, (
         "TensorFlow's chatter shows"
     )
+
+
+def test_run_of_an_unfinished_exercise_names_the_todos_left(project):
+    result = workshop(project, "run", "1", "--quick", "--offline")
+    assert result.returncode == 1
+    text = " ".join(result.stdout.split())
+    assert "4 TODOs still to write: " in text and "hardlim() (line " in text, text
+    assert "`workshop check 1`" in text and "`workshop run 1 --solution`" in text

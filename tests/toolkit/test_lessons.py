@@ -275,6 +275,12 @@ def test_ex07_rejects_bad_input():
             (lambda: ex07.apply_filter(image, "emboss"), "unknown kernel 'emboss'"),
             (lambda: ex07.apply_filter(image, np.ones((2, 2))), "odd size"),
             (lambda: ex07.max_pool2d(image, size=5), "larger than the input"),
+            (lambda: ex07.max_pool2d(image, padding="full"), "padding must be one of"),
+            (
+                lambda: ex07.convolve2d(np.zeros((8, 8)), np.zeros((0, 0))),
+                "kernel must not be empty",
+            ),
+            (lambda: ex07.convolve2d(np.full((3, 3), np.nan), np.ones((2, 2))), "NaN"),
         ]
     )
     names = set(ex07.KERNELS)
