@@ -3,7 +3,21 @@
 # See which devices TensorFlow finds, place work on one, and time the same
 # matrix product on the CPU and (if there is one) the GPU.
 #
-# **Your job:** fill in every `TODO`, then run `workshop check 0`.
+# **Your job:** fill in the three `TODO`s, then run `workshop check 0`.
+#
+# Replaces the workshop deck's `Run_on_GPU.ipynb` (is there a GPU, and how
+# much faster is it). What is done differently here, and why:
+# - devices come from `tf.config.list_physical_devices` (through
+#   `workshop.gpu`), not `tf.test.gpu_device_name()` / `tf.test.is_gpu_available()`,
+#   which TensorFlow deprecated; a machine without a GPU is a normal answer,
+#   reported, never an error;
+# - memory growth is on before anything runs, so one notebook does not take
+#   the whole GPU from the others sharing it;
+# - the timing warms up first and waits for the result (`.numpy()`): without
+#   both, the first call's set-up cost and the GPU's asynchronous launch make
+#   the numbers meaningless;
+# - the same product is timed over growing sizes, since a GPU only pays off
+#   once the work is big enough (the plot shows where).
 
 # %%
 """ex00 · Is there an accelerator, and does it help?"""
@@ -13,9 +27,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
-from workshop import gpu, lesson, plotting
+from workshop import gpu, lesson, plotting, validate
 
 tf = gpu._tf()  # TensorFlow, imported quietly
 
@@ -45,13 +57,9 @@ def list_devices() -> list[gpu.DeviceInfo]:
 # %%
 def time_matmul(n: int, device: str = "CPU:0", repeats: int = 5) -> float:
     """Mean seconds per (n x n) @ (n x n) float32 product on `device`, after one warm-up."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    n, repeats = validate.count(n, "n"), validate.count(repeats, "repeats")
     known = {d.name.split("device:")[-1] for d in tf.config.list_logical_devices()}
-    if device not in known:
-        raise ValueError(f"device must be one of {sorted(known)}, got {device!r}")
+    validate.one_of(device, "device", sorted(known))
     with tf.device(device):
         a = tf.random.uniform((n, n))
         b = tf.random.uniform((n, n))
@@ -64,6 +72,7 @@ def time_matmul(n: int, device: str = "CPU:0", repeats: int = 5) -> float:
 
 def speedup(n: int = 2048, repeats: int = 5) -> float | None:
     """CPU seconds over GPU seconds for one n x n product; None (and a message) without a GPU."""
+    n, repeats = validate.count(n, "n"), validate.count(repeats, "repeats")
     # TODO: find the GPUs among list_devices(). With none, print a short
     # message and return None. Otherwise return
     # time_matmul(n, "CPU:0", repeats) / time_matmul(n, "GPU:0", repeats).

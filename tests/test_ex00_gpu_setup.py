@@ -22,6 +22,36 @@ def test_list_devices_has_the_cpu(lesson):
 
 
 @scenario
+def devices_on_a_machine_with_gpus(lesson):
+    """list_devices when the helper layer reports GPUs before the CPU (faked in the worker)."""
+    info = lesson.gpu.DeviceInfo
+    reported = [
+        info("/physical_device:GPU:0", "GPU", 80_000, "fake A"),
+        info("/physical_device:CPU:0", "CPU"),
+        info("/physical_device:GPU:1", "GPU", 40_000, "fake B"),
+    ]
+    real = lesson.gpu.list_devices
+    lesson.gpu.list_devices = lambda: list(reported)
+    try:
+        return [(d.kind, d.name) for d in lesson.list_devices()]
+    finally:
+        lesson.gpu.list_devices = real
+
+
+def test_list_devices_puts_the_cpus_first(lesson):
+    got = devices_on_a_machine_with_gpus(lesson)
+    want = [
+        ("CPU", "/physical_device:CPU:0"),
+        ("GPU", "/physical_device:GPU:0"),
+        ("GPU", "/physical_device:GPU:1"),
+    ]
+    assert got == want, (
+        "with gpu.list_devices() reporting [GPU:0, CPU:0, GPU:1], expected the CPU first and "
+        f"the GPUs after it in their order, {want}; got {got}"
+    )
+
+
+@scenario
 def count_products(lesson, n, repeats):
     """time_matmul with tf.matmul counting its calls (in the worker, where the lesson runs)."""
     calls = []

@@ -82,12 +82,18 @@ def test_ex01_rejects_bad_input():
 
 def test_ex00_rejects_bad_input():
     ex00 = load_lesson("ex00_gpu_setup", "solutions")
-    with pytest.raises(ValueError, match="n must be a positive integer"):
-        ex00.time_matmul(-1)
-    with pytest.raises(ValueError, match="repeats must be a positive integer"):
-        ex00.time_matmul(8, repeats=0)
-    with pytest.raises(ValueError, match="device must be one of"):
-        ex00.time_matmul(8, device="TPU:0")
+    _expect_value_errors(
+        [
+            (lambda: ex00.time_matmul(-1), "n must be at least 1, got -1"),
+            (lambda: ex00.time_matmul(8.0), "n must be a whole number, got 8.0"),
+            (lambda: ex00.time_matmul(8, repeats=0), "repeats must be at least 1"),
+            (lambda: ex00.time_matmul(8, repeats="3"), "repeats must be a whole number"),
+            (lambda: ex00.time_matmul(8, device="TPU:0"), "device must be one of"),
+            (lambda: ex00.speedup(0), "n must be at least 1"),
+            (lambda: ex00.speedup(8, repeats=None), "repeats must be a whole number"),
+        ]
+    )
+    assert ex00.time_matmul(np.int64(8), repeats=np.int32(1)) > 0  # NumPy integers are welcome
 
 
 def _expect_value_errors(cases):
