@@ -5,7 +5,28 @@
 # across time, and predicts the next word. Sample from it at different
 # temperatures to generate new text.
 #
-# **Your job:** fill in every `TODO`, then run `workshop check 8`.
+# **Your job:** fill in the five `TODO`s, then run `workshop check 8`.
+#
+# Follows the first deck's example ("Un viejo hidalgo de los de lanza en
+# astillero …": words → indices → windows of 3 words and the word after
+# them; `decks_example` computes it with your code). The workshop deck has
+# no notebook for it. What is done differently from the deck, and why:
+# - words enter through an `Embedding` layer, not as the deck's one-hot
+#   vectors (1000, 0100, 0001): a one-hot row times a weight matrix only
+#   picks one row of it, and the Embedding picks that row directly, without
+#   vectors as long as the vocabulary;
+# - the labels are indices too (sparse categorical cross-entropy), not
+#   one-hot rows;
+# - the recurrent layer is an LSTM (or a GRU): the plain recurrence
+#   s_t = f(U·x_t + W·s_{t−1}) forgets within a few steps (vanishing
+#   gradients). The deck writes it as s_{t−1} = f(U_{t−1}·x_{t−1} + W_{t−1}):
+#   the previous state is missing, and U and W are the same at every step
+#   (shared across time), not one per step;
+# - the deck's table gives "hidalgo" and "los" the same index, 321; every
+#   word has its own index here;
+# - the vocabulary is the book's, sorted alphabetically, with `<unk>` for
+#   words seen fewer than `min_count` times; training windows are 10 words,
+#   as the deck's training slide says.
 
 # %%
 """ex08 · Teaching a network to continue a text (Don Quijote, word and character level)."""
@@ -18,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workshop import data, lesson, plotting
+from workshop import data, lesson, plotting, validate
 
 UNK = "<unk>"  # the out-of-vocabulary token, always the last index
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -35,34 +56,37 @@ _NO_SPACE_AFTER = set("¿¡([«")
 # %%
 def clean_text(text: str) -> str:
     """Drop the byte-order mark, make line endings LF, collapse spaces; keep accents and ñ."""
-    if not isinstance(text, str):
-        raise ValueError(f"expected a str, got {type(text).__name__}")
-    # TODO: remove "\ufeff"; replace "\r\n" and then "\r" by "\n"; normalise
-    # to NFC (unicodedata.normalize: "n" + combining tilde becomes "ñ");
-    # collapse runs of spaces and tabs into one space (re.sub); strip spaces at
-    # the ends of each line; collapse 3+ newlines into 2; strip the ends.
-    raise NotImplementedError("TODO: clean_text()")
+    text = validate.text(text, "text")
+    text = text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)  # "n" + combining tilde becomes one "ñ"
+    text = re.sub(r"[ \t\f\v\u00a0]+", " ", text)  # runs of spaces and tabs: one space
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()  # at most one empty line
 
 
 def tokenize_words(text: str) -> list[str]:
     """Lower-case words, with every punctuation mark its own token ("niño," -> "niño", ",")."""
-    # TODO: lower-case the text, then re.findall with the pattern r"\w+|[^\w\s]"
-    # (a word, or a single character that is neither a word character nor space).
-    raise NotImplementedError("TODO: tokenize_words()")
+    # A word (\w matches accented letters and ñ), or one character that is
+    # neither a word character nor a space.
+    return _TOKEN.findall(validate.text(text, "text").lower())
 
 
 def tokenize_chars(text: str) -> list[str]:
     """Character level: every character is a token."""
-    return list(text)
+    return list(validate.text(text, "text"))
 
 
 def build_vocabulary(tokens, min_count: int = 1) -> dict[str, int]:
     """Distinct tokens (seen at least min_count times) sorted alphabetically -> 0, 1, ...; then UNK."""
+    if isinstance(tokens, str):
+        raise ValueError("tokens must be a list of tokens, got a str (tokenize it first)")
     tokens = list(tokens)
     if not tokens:
         raise ValueError("cannot build a vocabulary from no tokens")
-    # TODO: count the tokens (collections.Counter), keep those seen >= min_count
-    # times, sort them, number them from 0, and add UNK as the last index.
+    min_count = validate.count(min_count, "min_count")
+    # TODO: count how often each token occurs, keep those seen at least
+    # min_count times, and number them in alphabetical order from 0. The
+    # vocabulary ends with UNK, one index past the last word.
     raise NotImplementedError("TODO: build_vocabulary()")
 
 
@@ -70,14 +94,20 @@ def encode(tokens, vocab: dict[str, int]) -> np.ndarray:
     """Token -> index (UNK's index for tokens the vocabulary lacks)."""
     if UNK not in vocab:
         raise ValueError(f"the vocabulary needs the {UNK!r} token for unknown words")
-    # TODO: an int32 array of vocab.get(token, vocab[UNK]).
-    raise NotImplementedError("TODO: encode()")
+    unk = vocab[UNK]
+    return np.fromiter((vocab.get(t, unk) for t in tokens), dtype=np.int32)
 
 
 def decode(indices, vocab: dict[str, int]) -> list[str]:
     """Index -> token."""
-    # TODO: invert the vocabulary (index -> token) and look every index up.
-    raise NotImplementedError("TODO: decode()")
+    inverse = {i: t for t, i in vocab.items()}
+    indices = validate.array(indices, "indices", ndim=1, allow_empty=True)
+    unknown = [int(i) for i in indices if i not in inverse]
+    if unknown:
+        raise ValueError(
+            f"indices must be in the vocabulary (0..{len(vocab) - 1}), got {unknown[:5]}"
+        )
+    return [inverse[int(i)] for i in indices]
 
 
 def detokenize(tokens, level: str = "word") -> str:
@@ -97,6 +127,14 @@ def detokenize(tokens, level: str = "word") -> str:
     return out
 
 
+def _indices(indices) -> np.ndarray:
+    """A 1-D array of whole, non-negative token indices."""
+    values = validate.array(indices, "indices", ndim=1)
+    if np.any(values < 0) or np.any(values != np.round(values)):
+        raise ValueError("indices must be whole numbers >= 0 (token indices)")
+    return values.astype(np.int64)
+
+
 # %% [markdown]
 # ## Windows: every run of `window` tokens, and the token right after it
 
@@ -104,18 +142,15 @@ def detokenize(tokens, level: str = "word") -> str:
 # %%
 def make_windows(indices, window: int):
     """X: every run of `window` consecutive indices (sliding by one); y: the index after each run."""
-    indices = np.asarray(indices)
-    if indices.ndim != 1:
-        raise ValueError(f"expected a 1-D sequence of indices, got shape {indices.shape}")
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a positive integer, got {window!r}")
+    indices = _indices(indices)
+    window = validate.count(window, "window")
     if window >= len(indices):
         raise ValueError(
             f"window {window} needs a text of more than {window} tokens, got {len(indices)}"
         )
-    # TODO: X has len(indices) - window rows; row i is indices[i : i + window]
-    # and y[i] is indices[i + window]. (np.lib.stride_tricks.sliding_window_view
-    # gives all runs at once.)
+    # TODO: every run of `window` consecutive indices is one input, and the
+    # index right after the run is its label; the runs slide by one. How many
+    # runs have a label after them?
     raise NotImplementedError("TODO: make_windows()")
 
 
@@ -125,7 +160,9 @@ def windows_dataset(
     """The same (window, next token) pairs as a tf.data pipeline, built lazily (the whole book fits)."""
     import tensorflow as tf
 
-    indices = np.asarray(indices, dtype=np.int32)
+    indices = _indices(indices).astype(np.int32)
+    window = validate.count(window, "window")
+    batch_size = validate.count(batch_size, "batch_size")
     if window >= len(indices):
         raise ValueError(
             f"window {window} needs a text of more than {window} tokens, got {len(indices)}"
@@ -153,26 +190,28 @@ def windows_dataset(
 
 # %%
 def build_text_model(
-    vocab_size: int, embedding_dim: int = 64, units: int = 128, cell: str = "lstm", layers: int = 1
+    vocab_size: int,
+    embedding_dim: int = 64,
+    units: int = 128,
+    cell: str = "lstm",
+    layers: int = 1,
+    learning_rate: float = 0.001,
 ):
-    """Embedding → `layers` recurrent layers (LSTM or GRU) → Dense(vocab_size, softmax)."""
+    """Embedding → `layers` recurrent layers (LSTM or GRU) → Dense(vocab_size, softmax), Adam."""
     import keras
 
-    if cell not in ("lstm", "gru"):
-        raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
-    for name, value in (
-        ("vocab_size", vocab_size),
-        ("embedding_dim", embedding_dim),
-        ("units", units),
-        ("layers", layers),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    # TODO: keras.Sequential with keras.Input(shape=(None,), dtype="int32"),
-    # keras.layers.Embedding(vocab_size, embedding_dim), then `layers`
-    # keras.layers.LSTM(units) (or GRU) — all but the last with
-    # return_sequences=True — and keras.layers.Dense(vocab_size, activation="softmax").
-    # Compile with optimizer="adam" and loss="sparse_categorical_crossentropy".
+    validate.one_of(cell, "cell", ("lstm", "gru"))
+    vocab_size = validate.count(vocab_size, "vocab_size")
+    embedding_dim = validate.count(embedding_dim, "embedding_dim")
+    units, layers = validate.count(units, "units"), validate.count(layers, "layers")
+    learning_rate = validate.positive(learning_rate, "learning_rate")
+    # TODO: a window of word indices (any length, integers) goes in; an
+    # Embedding turns each index into a vector of embedding_dim numbers;
+    # `layers` recurrent layers of `units` (LSTM or GRU, as `cell` says) read
+    # the vectors in order, every layer but the last handing its whole
+    # sequence to the next; a softmax over the vocabulary comes out. Compile
+    # it for integer labels (the index of the next word), with Adam at
+    # `learning_rate`.
     raise NotImplementedError("TODO: build_text_model()")
 
 
@@ -185,14 +224,18 @@ def build_text_model(
 # %%
 def sample_next(probabilities, temperature: float, rng: np.random.Generator) -> int:
     """Draw the next token's index: temperature 0 = the most likely; p^(1/T), renormalised, otherwise."""
-    p = np.asarray(probabilities, dtype=float).ravel()
-    if p.size == 0 or np.any(p < 0) or not np.isfinite(p).all() or p.sum() <= 0:
-        raise ValueError("probabilities must be non-negative, finite and not all zero")
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
-    # TODO: temperature 0 -> int(np.argmax(p)). Otherwise work in logs:
-    # logits = log(p + 1e-12) / temperature; subtract the max; exponentiate;
-    # divide by the sum; return int(rng.choice(len(p), p=...)).
+    p = validate.array(probabilities, "probabilities").ravel()
+    if np.any(p < 0) or p.sum() <= 0:
+        raise ValueError("probabilities must be non-negative and not all zero")
+    temperature = validate.number(temperature, "temperature", low=0)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(
+            f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
+        )
+    # TODO: temperature 0 takes the most likely token. Otherwise raise every
+    # probability to the power 1/T and renormalise, then draw one index with
+    # rng. Work in logs, and mind a temperature as small as 1e-320: p^(1/T)
+    # must not become 0/0.
     raise NotImplementedError("TODO: sample_next()")
 
 
@@ -216,19 +259,20 @@ def generate(
     seed: int = 0,
 ) -> str:
     """Continue `seed_text` by `n` tokens, feeding the model its last `window` tokens each time."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if level not in ("word", "char"):
-        raise ValueError(f"level must be 'word' or 'char', got {level!r}")
+    n = validate.integer(n, "n", low=0)
+    window = validate.count(window, "window")
+    validate.one_of(level, "level", ("word", "char"))
+    if UNK not in vocab:
+        raise ValueError(f"the vocabulary needs the {UNK!r} token for unknown words")
     tokens = tokenize_words(seed_text) if level == "word" else tokenize_chars(seed_text)
     if not tokens:
         raise ValueError("seed_text must contain at least one token")
     rng = np.random.default_rng(seed)
     inverse = {i: t for t, i in vocab.items()}
-    # TODO: n times: encode the last `window` tokens as x, get the next-token
-    # probabilities with next_token_probabilities(model, x, vocab) (it never
-    # proposes UNK), pick one with sample_next(probs, temperature, rng), and
-    # append inverse[index] to tokens. Return detokenize(tokens, level).
+    # TODO: n times: the model reads the last `window` tokens (as indices) and
+    # gives the probabilities of the next one (next_token_probabilities never
+    # proposes UNK); sample_next picks one at this temperature, and it joins
+    # the text, so the next step reads it. Return the tokens as readable text.
     raise NotImplementedError("TODO: generate()")
 
 
@@ -268,6 +312,67 @@ def sample_callback(vocab, window, seed_text, temperatures=(0.5, 1.0), n=20, lev
 
 
 # %% [markdown]
+# ## The first deck's example, computed by your functions
+# "Un viejo hidalgo de los de lanza en astillero …": the slide numbers the
+# words, then cuts the numbers into windows of 3 (its "n-gram") with the word
+# after each window as the label. The same with your `make_windows`, on the
+# slide's own numbers and on a vocabulary of the sentence; then the book's
+# real opening with the vocabulary the model learns.
+
+
+# %%
+DECK_SENTENCE = "Un viejo hidalgo de los de lanza en astillero"
+DECK_INDICES = [5, 451, 321, 8, 321, 8, 212, 10, 85]  # the slide's; "hidalgo" and "los" share 321
+DECK_NGRAM = 3
+BOOK_OPENING = "En un lugar de la Mancha, de cuyo nombre no quiero acordarme"
+
+
+def _pairs(words, indices) -> str:
+    return " · ".join(f"{w} {int(i)}" for w, i in zip(words, indices, strict=True))
+
+
+def _windows_text(X, y, limit: int = 3) -> str:
+    return ", ".join(
+        f"{row.tolist()} → {int(t)}" for row, t in zip(X[:limit], y[:limit], strict=True)
+    )
+
+
+def decks_example(vocab: dict[str, int] | None = None) -> dict:
+    """The deck's words → indices → windows of 3 → the next word, with your functions."""
+    words = tokenize_words(DECK_SENTENCE)
+    own = build_vocabulary(words)
+    indices = encode(words, own)
+    X, y = make_windows(indices, DECK_NGRAM)
+    slide_X, slide_y = make_windows(np.array(DECK_INDICES), DECK_NGRAM)
+    print(f'the first deck: "{DECK_SENTENCE} …"')
+    print(f"  the slide's indices: {_pairs(words, DECK_INDICES)}")
+    print("    ('hidalgo' and 'los' are both 321 there: one index per word, a slide error)")
+    print(f"  its windows of {DECK_NGRAM} → the next word: {_windows_text(slide_X, slide_y)}")
+    print(f"  a vocabulary of the sentence (alphabetical): {_pairs(words, indices)}")
+    print(f"    windows: {_windows_text(X, y, len(y))}")
+    result = {
+        "slide_windows": slide_X.tolist(),
+        "slide_labels": slide_y.tolist(),
+        "indices": indices.tolist(),
+        "windows": X.tolist(),
+        "labels": y.tolist(),
+    }
+    if vocab is not None:
+        opening = tokenize_words(BOOK_OPENING)
+        ids = encode(opening, vocab)
+        bX, by = make_windows(ids, DECK_NGRAM)
+        print(f"  the book's opening, the book's vocabulary: {_pairs(opening, ids)}")
+        unknown = float(np.mean(ids == vocab[UNK]))
+        if unknown > 0.5:
+            print(f"    (mostly {UNK}: this vocabulary is not from the book; the stand-in text?)")
+        elif unknown:
+            print(f"    ({UNK} {vocab[UNK]}: a word seen too rarely to get its own index)")
+        print(f"    first windows: {_windows_text(bX, by)}")
+        result["opening"] = {"words": opening, "indices": ids.tolist(), "windows": bX.tolist()}
+    return result
+
+
+# %% [markdown]
 # ## Run the lesson
 
 
@@ -281,6 +386,8 @@ class Config:
     units: int = 256
     cell: str = "lstm"
     epochs: int = 10
+    learning_rate: float = 0.001
+    batch_size: int = 128
     char_chars: int = 200_000
     char_epochs: int = 3
     sample_chars: int = 200
@@ -288,11 +395,17 @@ class Config:
     out_dir: str = "outputs/ex08_rnn_text_generation"
 
 
+# Quick: a smaller vocabulary and a bolder learning rate, so that two short
+# epochs already beat the unigram baseline (the lesson's point).
 QUICK = {
-    "words": 3000,
+    "words": 12000,
+    "min_count": 3,
     "window": 5,
-    "units": 32,
+    "embedding_dim": 32,
+    "units": 64,
     "epochs": 2,
+    "learning_rate": 0.01,
+    "batch_size": 32,
     "char_chars": 3000,
     "char_epochs": 1,
     "sample_chars": 60,
@@ -316,11 +429,18 @@ def main(config: Config | None = None) -> dict:
         f"{book.name}{' (STAND-IN: ' + book.source + ')' if book.standin else ''}: "
         f"{len(words):,} words, vocabulary {len(vocab):,}"
     )
+    decks = decks_example(vocab)
     seed_text = " ".join(words[: config.window])
-    model = build_text_model(len(vocab), config.embedding_dim, config.units, config.cell)
+    model = build_text_model(
+        len(vocab),
+        config.embedding_dim,
+        config.units,
+        config.cell,
+        learning_rate=config.learning_rate,
+    )
     sampler = sample_callback(vocab, config.window, seed_text, n=15)
     history = model.fit(
-        windows_dataset(indices[:split], config.window, seed=config.seed),
+        windows_dataset(indices[:split], config.window, config.batch_size, seed=config.seed),
         validation_data=windows_dataset(indices[split:], config.window, shuffle=False),
         epochs=config.epochs,
         callbacks=[sampler, *lesson.tensorboard(out)],
@@ -380,6 +500,7 @@ def main(config: Config | None = None) -> dict:
         "unigram_perplexity": baseline,
         "char_val_loss": char_history.history["val_loss"][-1],
         "samples": samples,
+        "decks": decks,
         "headline": f"val perplexity {logs['val_perplexity'][-1]:.0f} vs unigram {baseline:.0f}",
     }
     lesson.write_metrics(out, metrics)

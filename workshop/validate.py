@@ -106,6 +106,14 @@ def array(
     return result
 
 
+def text(value, name: str) -> str:
+    """A str (not bytes, not None)."""
+    if not isinstance(value, str):
+        hint = " (decode bytes first: .decode('utf-8'))" if isinstance(value, bytes) else ""
+        raise ValueError(f"{name} must be a str, got {type(value).__name__}{hint}")
+    return value
+
+
 def same_length(a: np.ndarray, b: np.ndarray, names: str) -> None:
     if len(a) != len(b):
         raise ValueError(f"{names} must have the same length, got {len(a)} and {len(b)}")

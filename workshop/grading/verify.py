@@ -53,10 +53,11 @@ def hint_problems(module: Module, root: Path = ROOT) -> list[str]:
     from workshop.stubs import make_stub
 
     problems = []
-    if [t.name for t in module.todos] == ["all"]:  # not yet split into TODOs
-        if len(module.hints) < MIN_HINTS:
-            problems.append(f"has {len(module.hints)} hints, needs at least {MIN_HINTS}")
-        return problems
+    if [t.name for t in module.todos] == ["all"]:  # one group for the whole lesson
+        return [
+            "its hints are one list for the whole lesson: give each TODO its own "
+            "[[module.todo]] (name, checks, hints) in the catalog"
+        ]
     try:
         stub = make_stub(module.solution_path(root).read_text(encoding="utf-8"), module.id)
     except (OSError, MarkerError) as exc:
