@@ -147,6 +147,21 @@ def test_the_decks_learning_rule_problem(lesson):
     )
 
 
+def test_the_first_decks_first_update(lesson):
+    # The first deck: W = [1, 0.5, 1, 0.5] (bias first), pattern (2, 7, 1) of class 0,
+    # eta 0.01. w·x + b = 9.5, so the neuron says 1 where 0 is wanted: w·x + b
+    # must go down. (The slide adds instead and gets [1.01, 0.52, 1.07, 0.51].)
+    w, b, e = lesson.perceptron_step([0.5, 1.0, 0.5], 1.0, [2.0, 7.0, 1.0], 0, lr=0.01)
+    assert e == -1, f"the output 1 for target 0 is an error e = t - a = -1, got {e!r}"
+    expect.close(
+        [b, *np.asarray(w).tolist()],
+        [0.99, 0.48, 0.93, 0.49],
+        "the first deck's weights after its first update, bias first",
+        atol=1e-9,
+        hint="w - 0.01·p and b - 0.01: the slide's [1.01, 0.52, 1.07, 0.51] has the sign flipped",
+    )
+
+
 def test_xor_never_converges(lesson):
     result = lesson.train_perceptron(INPUTS, GATES["XOR"], w=np.zeros(2), b=0.0, epochs=40)
     assert not result.converged, "XOR is not linearly separable: converged must be False"

@@ -37,3 +37,13 @@ def project_env(project: Path, **extra) -> dict:
     )
     env.update(extra)
     return env
+
+
+def edit(text: str, old: str, new: str) -> str:
+    """`text` with `old` replaced once by `new`; fails loudly when `old` is gone.
+
+    A slip written as a silent str.replace stops being a slip when the lesson
+    changes, and the test goes on checking the unchanged solution.
+    """
+    assert old in text, f"the test's edit no longer applies: {old!r} is not in the text"
+    return text.replace(old, new, 1)

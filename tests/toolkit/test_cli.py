@@ -13,7 +13,7 @@ from pathlib import Path
 
 from workshop.catalog import load_catalog
 
-from .conftest import project_env
+from .conftest import edit, project_env
 
 TOTAL = sum(m.points for m in load_catalog())
 
@@ -72,7 +72,7 @@ def test_check_fill_in_and_progress(project):
 
     # An experiment that fails later does not take the points back.
     exercise = project / "exercises" / "ex01_perceptron.py"
-    exercise.write_text(exercise.read_text().replace(">= 0, 1, 0)", "> 0, 1, 0)"))
+    exercise.write_text(edit(exercise.read_text(), ">= 0, 1, 0)", "> 0, 1, 0)"))
     assert workshop(project, "check", "ex01").returncode == 1
     listing = workshop(project, "list").stdout
     assert "done" in listing and f"10/{TOTAL} points" in listing and "failing check" in listing
@@ -97,8 +97,10 @@ def test_hints_follow_the_failing_check(project):
     # hardlim done: the hints move on to the next unfinished part.
     exercise = project / "exercises" / "ex01_perceptron.py"
     exercise.write_text(
-        exercise.read_text().replace(
-            '    raise NotImplementedError("TODO: hardlim()")', "    a = np.where(n >= 0, 1, 0)", 1
+        edit(
+            exercise.read_text(),
+            '    raise NotImplementedError("TODO: hardlim()")',
+            "    a = np.where(n >= 0, 1, 0)",
         )
     )
     moved = workshop(project, "hint", "1").stdout
@@ -162,15 +164,15 @@ def test_grade_a_folder_of_submissions(project, tmp_path):
     solution = (project / "solutions" / "ex01_perceptron.py").read_text()
     stub = (project / "exercises" / "ex01_perceptron.py").read_text()
     future = "from __future__ import annotations\n"
-    looping = solution.replace(
-        '    """1 where x >= 0', '    while True:\n        pass\n    """1 where x >= 0', 1
+    looping = edit(
+        solution, '    """1 where x >= 0', '    while True:\n        pass\n    """1 where x >= 0'
     )
     people = {
         "alice": solution,
         "bob": stub,
         "carol": looping,
         "dave": "def oops(:\n",
-        "erin": solution.replace(">= 0, 1, 0)", "> 0, 1, 0)"),
+        "erin": edit(solution, ">= 0, 1, 0)", "> 0, 1, 0)"),
         "judy": stub.replace(future, future + "from solutions.ex01_perceptron import *\n", 1),
         **{k: stub.replace(future, future + v, 1) for k, v in HOSTILE_GRADE.items()},
     }

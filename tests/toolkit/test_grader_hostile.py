@@ -26,6 +26,8 @@ from workshop.catalog import find_module
 from workshop.grading import runner, sandbox
 from workshop.stubs import make_stub
 
+from .conftest import edit
+
 SOLUTION = (ROOT / "solutions" / "ex01_perceptron.py").read_text(encoding="utf-8")
 STUB = make_stub(SOLUTION)
 MARGIN_S = 8.0  # process start-up and kill; the limits below are the catalog's kind
@@ -55,7 +57,7 @@ def _prepend(source: str, code: str) -> str:
 
 
 CLASSIFIED = {
-    "syntax_error": (SOLUTION.replace("def hardlim(x):", "def hardlim(x)"), runner.SYNTAX_ERROR),
+    "syntax_error": (edit(SOLUTION, "def hardlim(x):", "def hardlim(x)"), runner.SYNTAX_ERROR),
     "missing_module": (_prepend(SOLUTION, "import numpyy_not_installed\n"), runner.IMPORT_ERROR),
     "name_error_at_import": (SOLUTION + "\nprint(undefined_name)\n", runner.IMPORT_ERROR),
     "loops_forever": (_with_body(SOLUTION, "while True:\n    pass"), runner.TIMEOUT),
@@ -78,7 +80,7 @@ CLASSIFIED = {
     "recursion": (_with_body(SOLUTION, "return hardlim(x)"), runner.ERROR),
     "raises_type_error": (_with_body(SOLUTION, "return x + 'a'"), runner.ERROR),
     "wrong_answer": (
-        SOLUTION.replace("np.where(np.asarray(x) >= 0, 1, 0)", "np.where(np.asarray(x) > 0, 1, 0)"),
+        edit(SOLUTION, "np.where(n >= 0, 1, 0)", "np.where(n > 0, 1, 0)"),
         runner.FAILED,
     ),
     "untouched_stub": (STUB, runner.NOT_STARTED),
@@ -330,7 +332,7 @@ def test_messages_point_at_the_line(module, tmp_path):
 def test_a_timeout_names_the_loop_not_the_function_it_calls(module, tmp_path):
     # train_perceptron never stops; most of the time is spent in perceptron_step,
     # which returns every time: the loop that runs forever is the one to name.
-    endless = SOLUTION.replace("    for epoch in range(1, epochs + 1):", "    while True:", 1)
+    endless = edit(SOLUTION, "    for epoch in range(1, epochs + 1):", "    while True:")
     assert endless != SOLUTION
     loop_line = endless.splitlines().index("    while True:") + 1
     path = tmp_path / "ex01_perceptron.py"
