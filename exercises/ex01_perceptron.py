@@ -50,6 +50,10 @@ DECK_UPDATES = [[2.0, 1.2], [3.0, -0.8], [3.0, 0.2]]  # the weights after each u
 # The first deck's six patterns (x1, x2, x3) and classes c, trained with η = 0.01.
 SIX_P = np.array([[2, 7, 1], [3, 6, 5], [5, 4, 7], [6, 8, 5], [7, 9, 7], [8, 0, 8]], dtype=float)
 SIX_T = np.array([0, 1, 0, 0, 1, 1])
+# Its first step: W = [w0, w1, w2, w3] = [1, 0.5, 1, 0.5] (w0 the bias), the
+# first pattern, η = 0.01. The slide's update gives [1.01, 0.52, 1.07, 0.51].
+SIX_W0, SIX_B0 = np.array([0.5, 1.0, 0.5]), 1.0
+SIX_SLIDE_UPDATE = [1.01, 0.52, 1.07, 0.51]
 
 
 # %% [markdown]
@@ -207,6 +211,10 @@ def decks_examples() -> dict:
             changed.append(np.round(w_now, 6).tolist())
         previous = w_now
     six = {lr: train_perceptron(SIX_P, SIX_T, w=np.zeros(3), epochs=200, lr=lr) for lr in (1, 0.01)}
+    first_w, first_b, first_e = perceptron_step(SIX_W0, SIX_B0, SIX_P[0], SIX_T[0], lr=0.01)
+    first = [round(float(first_b), 6), *np.round(first_w, 6).tolist()]
+    before = float(SIX_W0 @ SIX_P[0] + SIX_B0)
+    after = float(first_w @ SIX_P[0] + first_b)
     print(
         f"OR by hand: w = {w.tolist()}, b = {b}: outputs {or_out.tolist()} (targets "
         f"{OR[1].tolist()})"
@@ -214,6 +222,11 @@ def decks_examples() -> dict:
     print(
         f"learning rule test problem: weights after each update {changed} "
         f"(the slide: {DECK_UPDATES}); converged after {deck.epochs} epochs"
+    )
+    print(
+        f"first deck's first update (pattern {SIX_P[0].astype(int).tolist()}, class 0, "
+        f"eta 0.01): w·x + b = {before:g} gives 1, e = {first_e}, W = {first} and w·x + b = "
+        f"{after:g} (the slide adds instead: {SIX_SLIDE_UPDATE}, and w·x + b grows)"
     )
     for lr, r in six.items():
         print(
@@ -225,6 +238,7 @@ def decks_examples() -> dict:
         "or_by_hand": {"w": w.tolist(), "b": b, "outputs": or_out.tolist()},
         "deck_updates": changed,
         "deck_epochs": deck.epochs,
+        "first_deck_first_update": first,
         "six_patterns_converged": {str(lr): r.converged for lr, r in six.items()},
     }
 
