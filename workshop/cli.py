@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from workshop import ROOT, progress
 from workshop.catalog import Module, find_module, load_catalog
@@ -63,7 +65,7 @@ def _save_progress(result: runner.CheckResult, module: Module, file: str | None 
     try:
         progress.record_check(result, module.points, file)
     except OSError as exc:
-        console.print(f"[yellow]warning:[/] your progress could not be saved: {exc}", markup=True)
+        console.print(f"[yellow]warning:[/] your progress could not be saved: {escape(str(exc))}")
 
 
 def _print_result(result: runner.CheckResult, module: Module, verbose: bool) -> None:
@@ -71,7 +73,8 @@ def _print_result(result: runner.CheckResult, module: Module, verbose: bool) -> 
     title = (
         f"[bold]{module.number:02d} {module.id}[/]  [{color}]{label}[/]  ({result.duration:.1f} s)"
     )
-    console.print(Panel(result.message, title=title, title_align="left", border_style=color))
+    # Text, not markup: a message quotes attendee values such as [nan, nan].
+    console.print(Panel(Text(result.message), title=title, title_align="left", border_style=color))
     if verbose and result.details:
         console.print(result.details, markup=False)
 
@@ -276,7 +279,7 @@ def cmd_hint(args) -> int:
         return 0
     console.print(
         Panel(
-            todo.hints[index],
+            Text(todo.hints[index]),
             title=f"hint {index + 1} of {len(todo.hints)} for {todo.name} ({where})",
             title_align="left",
         )
@@ -349,7 +352,7 @@ def cmd_reset(args) -> int:
     try:
         progress.forget(m.id)
     except OSError as exc:
-        console.print(f"[yellow]warning:[/] progress not updated: {exc}")
+        console.print(f"[yellow]warning:[/] progress not updated: {escape(str(exc))}")
     console.print(f"restored {path} to its untouched stub", markup=False)
     return 0
 
@@ -503,7 +506,7 @@ def cmd_env(args) -> int:
         table.add_column(col)
     color = {"OK": "green", "FAIL": "red", "INFO": "yellow"}
     for name, state, detail in rows:
-        table.add_row(name, f"[{color[state]}][{state}][/]", detail)
+        table.add_row(name, f"[{color[state]}][{state}][/]", Text(detail))
     console.print(table)
     return 1 if any(s == "FAIL" for _, s, _ in rows) else 0
 
@@ -561,11 +564,11 @@ def cmd_verify(args) -> int:
             v.module,
             v.solution,
             v.stub,
-            "[green]none[/]" if v.ok else "[red]" + "; ".join(v.problems) + "[/]",
+            "[green]none[/]" if v.ok else Text("; ".join(v.problems), style="red"),
         )
     console.print(table)
     for p in general:
-        console.print(f"[red]problem:[/] {p}")
+        console.print(f"[red]problem:[/] {escape(p)}")
     bad = general or [v for v in verdicts if not v.ok]
     console.print("[red]verify failed[/]" if bad else "[green]verify passed[/]")
     return 1 if bad else 0
@@ -595,7 +598,7 @@ def cmd_demo(args) -> int:
         table.add_row(
             r.module,
             f"[{color}]{r.status}[/]",
-            r.headline,
+            Text(r.headline),
             f"{r.seconds:.1f} s",
             str(len(r.figures)),
         )
@@ -926,7 +929,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ValueError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         return 2
     except KeyboardInterrupt:
         return 130

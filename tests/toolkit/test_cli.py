@@ -258,3 +258,18 @@ def test_run_of_an_unfinished_exercise_names_the_todos_left(project):
     text = " ".join(result.stdout.split())
     assert "4 TODOs still to write: " in text and "hardlim() (line " in text, text
     assert "`workshop check 1`" in text and "`workshop run 1 --solution`" in text
+
+
+def test_messages_are_printed_as_text_not_rich_markup():
+    # A message quoting the attendee's values, e.g. softmax gave [nan, nan],
+    # lost "[nan, nan]": Rich read it as a style tag and swallowed it.
+    from workshop import cli
+    from workshop.grading.runner import CheckResult
+
+    module = load_catalog()[1]
+    result = CheckResult(
+        module.id, "failed", "softmax gave [nan, nan] and [bold]x[/bold]: np.exp overflowed"
+    )
+    with cli.console.capture() as captured:
+        cli._print_result(result, module, verbose=False)
+    assert "[nan, nan]" in captured.get() and "[bold]x[/bold]" in captured.get()
