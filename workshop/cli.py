@@ -77,6 +77,11 @@ def _print_result(result: runner.CheckResult, module: Module, verbose: bool) -> 
     console.print(Panel(Text(result.message), title=title, title_align="left", border_style=color))
     if verbose and result.details:
         console.print(result.details, markup=False)
+    if result.seed is not None and (verbose or result.status != "passed"):
+        console.print(
+            f"[dim]inputs drawn with seed {result.seed}: "
+            f"`workshop check {module.number} --seed {result.seed}` draws the same ones[/]"
+        )
 
 
 def _resolve_modules(key: str | None) -> list[Module]:

@@ -273,3 +273,14 @@ def test_messages_are_printed_as_text_not_rich_markup():
     with cli.console.capture() as captured:
         cli._print_result(result, module, verbose=False)
     assert "[nan, nan]" in captured.get() and "[bold]x[/bold]" in captured.get()
+
+
+def test_a_failed_check_says_how_to_draw_the_same_inputs_again():
+    from workshop import cli
+    from workshop.grading.runner import CheckResult
+
+    module = load_catalog()[1]
+    result = CheckResult(module.id, "failed", "wrong", seed=1234)
+    with cli.console.capture() as captured:
+        cli._print_result(result, module, verbose=False)
+    assert f"workshop check {module.number} --seed 1234" in captured.get()
