@@ -657,10 +657,22 @@ def cmd_tensorboard(args) -> int:
     )
     command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--reload_interval", "5"]
+    from workshop.grading import procs
+
+    # TensorBoard dies with this command, however it ends (Ctrl-C, SIGTERM, a
+    # killed terminal): an orphan would keep the port and a core busy.
+    server = subprocess.Popen(
+        command, preexec_fn=procs.die_with_parent if os.name == "posix" else None
+    )
+    previous = signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     try:
-        return subprocess.call(command)
+        return server.wait()
     except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=20)
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_cluster(args) -> int:

@@ -91,3 +91,19 @@ def test_workshop_tensorboard_serves_them_on_localhost(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    # The server went with the command (it used to outlive it, holding the port).
+    deadline = time.time() + 20
+    while time.time() < deadline and _servers(tmp_path):
+        time.sleep(0.5)
+    assert not _servers(tmp_path), "TensorBoard outlived `workshop tensorboard`"
+
+
+def _servers(tmp_path):
+    import psutil
+
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(p.info["cmdline"] or [])
+        if "tensorboard" in cmdline and str(tmp_path) in cmdline:
+            found.append(p.pid)
+    return found
