@@ -37,6 +37,7 @@ class Module:
     memory: int
     tf: bool
     todos: tuple[Todo, ...] = field(default=())
+    uses: tuple[str, ...] = ()  # earlier lessons this one imports (lesson.sibling)
 
     @property
     def hints(self) -> tuple[str, ...]:
@@ -94,11 +95,16 @@ def load_catalog(path: Path = CATALOG_FILE) -> list[Module]:
                 memory=int(entry["memory"]),
                 tf=bool(entry["tf"]),
                 todos=tuple(todos),
+                uses=tuple(entry.get("uses", ())),
             )
         )
     ids = [m.id for m in modules]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path.name}: duplicate module ids in {ids}")
+    for m in modules:
+        unknown = [u for u in m.uses if u not in ids or u == m.id]
+        if unknown:
+            raise ValueError(f"{path.name}: {m.id} uses {unknown}, which are not other lessons")
     return modules
 
 

@@ -77,7 +77,7 @@ def _print_result(result: runner.CheckResult, module: Module, verbose: bool) -> 
     console.print(Panel(Text(result.message), title=title, title_align="left", border_style=color))
     if verbose and result.details:
         console.print(result.details, markup=False)
-    if result.seed is not None and (verbose or result.status != "passed"):
+    if result.seed is not None and (verbose or result.status == runner.FAILED):
         console.print(
             f"[dim]inputs drawn with seed {result.seed}: "
             f"`workshop check {module.number} --seed {result.seed}` draws the same ones[/]"
@@ -218,7 +218,8 @@ def check_exercise(m: Module, use_sandbox: bool = False, seed=None, pending=None
         if pending is not None:
             pending.discard()
     elif pending is not None:
-        result = pending.go(text, display=choice.display)
+        siblings = runner.read_siblings(m, m.exercise_path().parent)
+        result = pending.go(text, display=choice.display, siblings=siblings)
     else:
         result = runner.run_checks(
             m, text=text, display=choice.display, sandbox=use_sandbox, seed=seed
@@ -320,21 +321,30 @@ def cmd_run(args) -> int:
 
 
 def _say_todos_left(m) -> None:
-    """After a failed run of an exercise: which TODOs are still stubs, and what to do."""
-    try:
-        left = todos_left(m.exercise_path().read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return
-    if not left:
-        return
-    where = ", ".join(f"{what} (line {line})" for what, line in left)
-    number = str(int(m.id[2:4]))
-    console.print(
-        f"{len(left)} TODO{'s' if len(left) > 1 else ''} still to write: {where}. "
-        f"`workshop check {number}` says which parts are right so far; "
-        f"`workshop run {number} --solution` runs the finished lesson.",
-        markup=False,
-    )
+    """After a failed run of an exercise: which TODOs are still stubs, and what to do.
+
+    A lesson that builds on earlier ones (ex09 on ex04 and ex07) also names
+    theirs: an unfinished ex04 stops ex09 too.
+    """
+    number = str(m.number)
+    for module in [m, *(find_module(u) for u in m.uses)]:
+        try:
+            left = todos_left(module.exercise_path().read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not left:
+            continue
+        where = ", ".join(f"{what} (line {line})" for what, line in left)
+        todos = f"{len(left)} TODO{'s' if len(left) > 1 else ''}"
+        if module is m:
+            intro = f"{todos} still to write: {where}. "
+        else:
+            intro = f"{m.id} builds on {module.id}, which has {todos} still to write: {where}. "
+        console.print(
+            intro + f"`workshop check {module.number}` says which parts are right so far; "
+            f"`workshop run {number} --solution` runs the finished lesson.",
+            markup=False,
+        )
 
 
 def cmd_reset(args) -> int:

@@ -169,3 +169,50 @@ def run(main, cls, quick: dict | None = None, doc: str = "") -> None:
     except DataUnavailableError as exc:
         print(f"\n{exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+class SiblingMissing(ImportError):
+    """A lesson that builds on another cannot find that lesson's file."""
+
+
+def sibling(module_id: str):
+    """Another lesson of the same folder, imported once: what a later lesson builds on.
+
+    ex09 builds ex04's dense network and draws with ex07's `feature_maps`:
+    `ex04 = lesson.sibling("ex04_fashion_mnist_callbacks")`. The folder is
+    the calling lesson's own (solutions/ for a solution, exercises/ for the
+    attendee's file, the private copy while it is graded); in a notebook,
+    which has no file, the folder its notebook stands for.
+    """
+    import importlib.util
+
+    from workshop import ROOT
+
+    if not isinstance(module_id, str) or not module_id.replace("_", "").isalnum():
+        raise ValueError(
+            f"expected a lesson's id such as 'ex04_fashion_mnist_callbacks', got {module_id!r}"
+        )
+    caller = sys._getframe(1).f_globals.get("__file__")
+    if caller:
+        folder = Path(caller).resolve().parent
+    else:  # a notebook: notebooks/solutions/ stands for solutions/, anything else for exercises/
+        folder = ROOT / ("solutions" if Path.cwd().name == "solutions" else "exercises")
+    path = folder / f"{module_id}.py"
+    loaded = sys.modules.get(module_id)
+    known = getattr(loaded, "__file__", None)
+    if known and Path(known).resolve() == path.resolve():
+        return loaded
+    if not path.is_file():
+        raise SiblingMissing(
+            f"this lesson uses {module_id}, and {path.name} is not in {folder}: "
+            f"restore it with `workshop reset {module_id[2:4].lstrip('0') or '0'}`"
+        )
+    spec = importlib.util.spec_from_file_location(module_id, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_id] = module  # dataclasses and Keras look modules up by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_id, None)
+        raise
+    return module

@@ -31,7 +31,8 @@ def _title(text: str | None, width: int = 60) -> str:
     return "\n".join(textwrap.wrap(text, width)) if text else ""
 
 
-def _integer_epochs(ax) -> None:
+def integer_epochs(ax) -> None:
+    """Whole epochs on the x axis (1, 2, 3, not 1.5)."""
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -84,7 +85,7 @@ def history(history, metrics: Sequence[str] | None = None, title: str | None = N
         if f"val_{name}" in logs:
             ax.plot(epochs, logs[f"val_{name}"], "s--", label="validation")
         ax.set(xlabel="epoch", ylabel=name, title=name)
-        _integer_epochs(ax)
+        integer_epochs(ax)
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
@@ -109,7 +110,7 @@ def curves(
         ax.plot(np.arange(1, len(ys) + 1), ys, label=name)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=_title(title))
     if xlabel == "epoch":
-        _integer_epochs(ax)
+        integer_epochs(ax)
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)

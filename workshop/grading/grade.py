@@ -221,6 +221,8 @@ def grade_folder(
             text=sub.texts[module.id],
             display=f"{name}/{module.id}.py",
             sandbox=sandbox,
+            # The earlier lessons it imports: this attendee's own, never another's.
+            siblings={u: sub.texts[u] for u in module.uses if u in sub.texts},
         )
 
     tasks = [

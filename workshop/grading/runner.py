@@ -577,6 +577,7 @@ class PendingCheck:
         seed: int | None = None,
         wait: bool = False,
         source: str | None = None,
+        siblings: dict[str, str] | None = None,
     ):
         self.module, self.display, self.root = module, display, root
         self.timeout = module.timeout if timeout is None else timeout
@@ -611,6 +612,7 @@ class PendingCheck:
         self.source = source or ""
         if source is not None:  # written before the judge starts: the worker may load it at once
             self.copy.write_text(source, encoding="utf-8")
+        self._write_siblings(siblings)
         # Verdicts come back on the judge's stdout and the run's settings go to its
         # stdin. Where descriptors can be handed down, the worker's stack dumps and
         # output have pipes of their own; elsewhere (Windows) a file and the
@@ -681,15 +683,25 @@ class PendingCheck:
         self.control.write((json.dumps(settings) + "\n").encode())
         self.control.flush()
 
-    def go(self, source: str | None = None, display: str | None = None) -> CheckResult:
+    def _write_siblings(self, siblings: dict[str, str] | None) -> None:
+        place_siblings(self.module, self.private, siblings)
+
+    def go(
+        self,
+        source: str | None = None,
+        display: str | None = None,
+        siblings: dict[str, str] | None = None,
+    ) -> CheckResult:
         """Grade now (`source`: the lesson's text, when not given at start); return the result.
 
         `display` renames the file in messages (a waiting pair was started
         before it was known whether the script or the notebook would be saved).
+        `siblings`: the texts of the lessons it imports, as they are now.
         """
         if source is not None:
             self.source = source
             self.copy.write_text(source, encoding="utf-8")
+        self._write_siblings(siblings)
         digest = hashlib.sha256(self.source.encode("utf-8")).hexdigest()
         if display is not None:
             self.display = display
@@ -824,6 +836,30 @@ def lesson_source(path: Path, display: str) -> tuple[str | None, CheckResult | N
         )
 
 
+def place_siblings(module: Module, folder: Path, siblings: dict[str, str] | None) -> list[Path]:
+    """Write the earlier lessons `module` imports beside it; names the catalog does not list
+    for it (another lesson, a path) are ignored. Returns the files written."""
+    written = []
+    for module_id, text in (siblings or {}).items():
+        if module_id in module.uses and isinstance(text, str):
+            path = Path(folder) / f"{module_id}.py"
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def read_siblings(module: Module, folder: Path) -> dict[str, str]:
+    """{id: text} of the lessons `module` imports, read from `folder` as carefully as the
+    lesson itself; one missing or unreadable is left out (the lesson then says so)."""
+    texts = {}
+    for module_id in module.uses:
+        try:
+            texts[module_id] = procs.read_submission(Path(folder) / f"{module_id}.py")
+        except (OSError, procs.UnreadableSubmission):
+            continue
+    return texts
+
+
 def run_checks(
     module: Module,
     target: str = "exercises",
@@ -837,11 +873,13 @@ def run_checks(
     display: str | None = None,
     sandbox: bool = False,
     seed: int | None = None,
+    siblings: dict[str, str] | None = None,
 ) -> CheckResult:
     """Grade one module; never raises for anything the attendee's code does.
 
     The lesson is `source` (a file), `text` (already read), or the module's
-    file in `target` ('exercises', 'solutions' or a folder).
+    file in `target` ('exercises', 'solutions' or a folder). The lessons it
+    imports come from `siblings`, else from the lesson's folder.
     """
     path = Path(source) if source is not None else target_dir(target, root) / f"{module.id}.py"
     display = display or _rel(path, root)
@@ -857,8 +895,19 @@ def run_checks(
         problem.duration = time.perf_counter() - start
         problem.source_sha256 = digest
         return problem
+    if siblings is None:
+        siblings = read_siblings(module, path.parent)
     pending = PendingCheck(
-        module, display, root, timeout, memory_mb, extra_args, sandbox, seed, source=text
+        module,
+        display,
+        root,
+        timeout,
+        memory_mb,
+        extra_args,
+        sandbox,
+        seed,
+        source=text,
+        siblings=siblings,
     )
     result = pending.go()
     result.source_sha256 = digest

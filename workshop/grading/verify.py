@@ -101,6 +101,8 @@ def verify_module(module: Module, root: Path = ROOT, solutions: bool = True) -> 
     with tempfile.TemporaryDirectory(prefix="workshop-stub-") as tmp:
         try:
             write_stub(module.solution_path(root), Path(tmp) / f"{module.id}.py")
+            for used in module.uses:  # an attendee's first look: the earlier lessons untouched too
+                write_stub(root / "solutions" / f"{used}.py", Path(tmp) / f"{used}.py")
         except MarkerError as exc:
             verdict.problems.append(str(exc))
             return verdict
