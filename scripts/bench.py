@@ -312,6 +312,30 @@ def bench_mnist(quick: bool) -> dict:
         0.965,
         image_shape=(28, 28, 1),
     )
+    # ex09: the IBM course's MNIST CNN (variant 1), its 10 epochs, on the same split.
+    ex09 = load_lesson("ex09_cnn_classifiers", "solutions")
+    cx_train, cx_test = ((x.astype("float32") / 255)[..., None] for x in (x_train, x_test))
+    out["mnist_cnn_ex09"] = _train_both_ways(
+        "MNIST CNN (ex09)",
+        lambda: ex09.build_mnist_cnn(1),
+        cx_train,
+        y_train,
+        cx_test,
+        y_test,
+        3 if quick else 10,
+        0.985,
+    )
+    cnn = max(
+        r["best_accuracy"] for r in (out["mnist_cnn_ex09"][w] for w in ("textbook", "workshop"))
+    )
+    dense = max(
+        r["best_accuracy"] for r in (out["dense_ex05"][w] for w in ("textbook", "workshop"))
+    )
+    out["cnn_ahead_of_dense"] = round(cnn - dense, 4)
+    _line(
+        f"  ex09's CNN {cnn:.4f} against ex05's dense net {dense:.4f}: "
+        f"{'ahead' if cnn > dense else 'NOT ahead'} by {cnn - dense:+.4f}"
+    )
     return out
 
 
