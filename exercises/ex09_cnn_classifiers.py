@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -310,10 +311,16 @@ def augmentation() -> keras.Sequential:
 
 
 def regularisation_study(
-    data, epochs: int = 20, batch_size: int = 128, seed: int = 0, width: int = 64
+    data,
+    epochs: int = 20,
+    batch_size: int = 128,
+    seed: int = 0,
+    width: int = 64,
+    log_dir=None,
 ) -> dict:
     """{"baseline", "dropout", "l2", "early_stopping", "augmentation"} -> History, same data and
-    epochs; each a build_cnn_classifier with `width` filters per stage (the course: 64)."""
+    epochs; each a build_cnn_classifier with `width` filters per stage (the course: 64).
+    `log_dir`: TensorBoard logs of each in log_dir/<name>/ (the five runs side by side)."""
     (x_train, y_train), (x_test, y_test) = _check_data(data)
     epochs = validate.count(epochs, "epochs")
     batch_size = validate.count(batch_size, "batch_size")
@@ -344,6 +351,8 @@ def regularisation_study(
         seed_everything(seed)  # the same starting weights and batches for every variant
         with gpu.strategy().scope():
             model = build()
+        if log_dir is not None:
+            callbacks = [*callbacks, keras.callbacks.TensorBoard(str(Path(log_dir) / name))]
         histories[name] = model.fit(
             train_ds, validation_data=test_ds, epochs=epochs, callbacks=callbacks, verbose=0
         )
@@ -584,7 +593,11 @@ def main(config: Config | None = None) -> dict:
 
     small = load_images("fashion_mnist", limit=config.overfit_limit or None)
     histories = regularisation_study(
-        small, epochs=config.overfit_epochs, seed=config.seed, width=config.width
+        small,
+        epochs=config.overfit_epochs,
+        seed=config.seed,
+        width=config.width,
+        log_dir=out / "logs",  # `workshop tensorboard 9`: the five runs side by side
     )
     base = histories["baseline"]
     best = best_epoch(base)

@@ -48,6 +48,8 @@ def test_solution_runs_quick_and_offline(module, tmp_path, monkeypatch):
         errors = {row["name"]: row["error"] or "" for row in metrics["explore"]}
         assert "rank" in errors["no Flatten"], errors
         assert "label value of 9" in errors["5 outputs"], errors  # on a CPU; a GPU does not check
+        runs = sorted(p.name for p in (out / "logs").iterdir())
+        assert runs == ["augmentation", "baseline", "dropout", "early_stopping", "l2"], runs
 
 
 @pytest.mark.parametrize(
