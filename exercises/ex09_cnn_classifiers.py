@@ -299,15 +299,9 @@ def overfitting_gap(history) -> list[float]:
 
 # %%
 def augmentation() -> keras.Sequential:
-    """Small random rotations, shifts and zooms (active only while training)."""
-    return keras.Sequential(
-        [
-            keras.layers.RandomRotation(0.05, fill_mode="constant"),
-            keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
-            keras.layers.RandomZoom(0.1, fill_mode="constant"),
-        ],
-        name="augmentation",
-    )
+    """Small random shifts, turns and zooms, as a model's first layers (active only while
+    training): the same layers `pipeline.to_dataset(augment=True)` applies, plus zoom."""
+    return pipeline.augmentation_layers(shift=0.1, rotate=0.05, zoom=0.1, name="augmentation")
 
 
 def regularisation_study(

@@ -184,9 +184,8 @@ def sibling(module_id: str):
     attendee's file, the private copy while it is graded); in a notebook,
     which has no file, the folder its notebook stands for.
     """
-    import importlib.util
-
     from workshop import ROOT
+    from workshop.grading.loader import import_file
 
     if not isinstance(module_id, str) or not module_id.replace("_", "").isalnum():
         raise ValueError(
@@ -207,12 +206,4 @@ def sibling(module_id: str):
             f"this lesson uses {module_id}, and {path.name} is not in {folder}: "
             f"restore it with `workshop reset {module_id[2:4].lstrip('0') or '0'}`"
         )
-    spec = importlib.util.spec_from_file_location(module_id, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_id] = module  # dataclasses and Keras look modules up by name
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_id, None)
-        raise
-    return module
+    return import_file(module_id, path)

@@ -17,19 +17,28 @@ DEFAULT_BATCH = 128
 _augmenter = None
 
 
-def augmenter(shift: float = 0.08, rotate: float = 0.04):
-    """Keras layers that shift images by up to 8% and turn them by up to ±15 degrees."""
+def augmentation_layers(
+    shift: float = 0.08, rotate: float = 0.04, zoom: float = 0.0, name: str = "augment"
+):
+    """New Keras layers that shift images by up to `shift` of their size, turn them by up
+    to ±rotate of a full turn (0.04: ±15 degrees) and, when zoom > 0, zoom by up to ±zoom.
+    Random only while training; at inference they pass images through."""
+    import keras
+
+    layers = [
+        keras.layers.RandomTranslation(shift, shift, fill_mode="constant"),
+        keras.layers.RandomRotation(rotate, fill_mode="constant"),
+    ]
+    if zoom > 0:
+        layers.append(keras.layers.RandomZoom(zoom, fill_mode="constant"))
+    return keras.Sequential(layers, name=name)
+
+
+def augmenter():
+    """The layers `to_dataset(augment=True)` uses, made once and shared."""
     global _augmenter
     if _augmenter is None:
-        import keras
-
-        _augmenter = keras.Sequential(
-            [
-                keras.layers.RandomTranslation(shift, shift, fill_mode="constant"),
-                keras.layers.RandomRotation(rotate, fill_mode="constant"),
-            ],
-            name="augment",
-        )
+        _augmenter = augmentation_layers()
     return _augmenter
 
 

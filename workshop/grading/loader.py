@@ -32,6 +32,23 @@ def target_dir(target: str | None = None, root: Path = ROOT) -> Path:
     return path
 
 
+def import_file(module_id: str, path: str | Path):
+    """Run the file `path` as a fresh module named `module_id` and return it.
+
+    It is registered in sys.modules under that name (dataclasses and Keras look
+    modules up by name) and removed again if running it fails.
+    """
+    spec = importlib.util.spec_from_file_location(module_id, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_id] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_id, None)
+        raise
+    return module
+
+
 def load_lesson(module_id: str, target: str | None = None, root: Path = ROOT):
     """Import `<target>/<module_id>.py` fresh, as module `module_id`."""
     path = target_dir(target, root) / f"{module_id}.py"
@@ -39,14 +56,9 @@ def load_lesson(module_id: str, target: str | None = None, root: Path = ROOT):
         raise LessonImportError(
             f"{path} does not exist: restore it with `workshop reset {module_id}`"
         )
-    spec = importlib.util.spec_from_file_location(module_id, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_id] = module  # dataclasses and Keras look modules up by name
     try:
-        spec.loader.exec_module(module)
+        return import_file(module_id, path)
     except (Exception, SystemExit) as exc:
-        sys.modules.pop(module_id, None)
         raise LessonImportError(
             f"{path.name} could not be imported: {type(exc).__name__}: {exc}"
         ) from exc
-    return module

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from workshop.grading import wire
+from workshop.grading.loader import import_file
 
 MAX_LIST = 1_000_000
 IDLE_IMPORT_AFTER = 0.25  # seconds without a request before Keras is loaded
@@ -224,15 +225,7 @@ class Worker:
         self.path, self.display = str(Path(path).resolve()), display
         if self.stack_fd is not None and stack_after > 0:
             _Watchdog(self.stack_fd, stack_after).start()
-        spec = importlib.util.spec_from_file_location(module_id, self.path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_id] = module  # dataclasses and Keras look modules up by name
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(module_id, None)
-            raise
-        self.module = module
+        self.module = import_file(module_id, self.path)
         return None
 
     def op_get(self, ref: int, name: str):
