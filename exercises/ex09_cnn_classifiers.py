@@ -476,6 +476,7 @@ def explore(
 class Config:
     limit: int = 20000  # training images of each data set (0 = all)
     epochs: int = 5  # dense against CNN, and the MNIST CNNs
+    batch_size: int = 128  # dense against CNN (quick mode: smaller, more steps per epoch)
     overfit_limit: int = 2000  # few images: overfitting shows within a few epochs
     overfit_epochs: int = 20
     explore_epochs: int = 1
@@ -487,7 +488,8 @@ class Config:
 
 QUICK = {
     "limit": 600,
-    "epochs": 2,
+    "epochs": 3,
+    "batch_size": 32,
     "overfit_limit": 300,
     "overfit_epochs": 4,
     "explore_epochs": 1,
@@ -523,8 +525,15 @@ def main(config: Config | None = None) -> dict:
         },
         fashion,
         epochs=config.epochs,
+        batch_size=config.batch_size,
     )
     print(_table(rows))
+    if info.standin:
+        print(
+            "  (the stand-in is small digits blown up to 28×28: smooth blobs a dense net reads "
+            "as well as a CNN; on Fashion-MNIST the course reports about 0.87 dense against "
+            "0.91 CNN: `workshop data fetch` for the real thing)"
+        )
     fig, axes = plotting.subplots(1, 2, size=(11, 4))
     axes = axes[0]
     for r in rows:
@@ -660,7 +669,7 @@ def main(config: Config | None = None) -> dict:
         "explore": explored,
         "headline": f"Fashion-MNIST dense {dense_acc:.3f} vs CNN {cnn_acc:.3f}; "
         f"MNIST CNN {mnist_rows[0]['accuracy']:.3f}; baseline best at epoch {best}"
-        + (" (stand-in data)" if info.standin else ""),
+        + (" (stand-in digits, where a dense net does as well)" if info.standin else ""),
     }
     lesson.write_metrics(out, metrics)
     return metrics
