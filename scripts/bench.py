@@ -1,7 +1,8 @@
 """Benchmarks: grading latency, training speed and quality on real data, text perplexity, GPU throughput.
 
     python scripts/bench.py                 # everything (about 15-20 minutes on 2 CPU cores)
-    python scripts/bench.py --only mnist    # one section: grading, grade, mnist, text, gpu
+    python scripts/bench.py --only mnist    # one section: grading, grade, mnist, text, rnn,
+                                            # word2vec, gpu
     python scripts/bench.py --quick         # smaller budgets, to check the script itself
 
 Every timing is reported next to a baseline measured in the same run (the
@@ -339,6 +340,78 @@ def bench_mnist(quick: bool) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- rnn
+
+
+def bench_rnn(quick: bool) -> dict:
+    """ex11: recall a marked symbol after T steps; SimpleRNN against LSTM and GRU."""
+    ex11 = load_lesson("ex11_rnn_internals", "solutions")
+    T_values = (3,) if quick else (5, 20)
+    n, epochs = (300, 2) if quick else (4000, 15)
+    start = time.perf_counter()
+    rows = ex11.compare_cells(T_values, n=n, units=32, epochs=epochs, seed=0)
+    _line(f"  memory task: {n} sequences, 32 units, {epochs} epochs, chance 0.25")
+    for r in rows:
+        _line(
+            f"  T={r['T']:>3} {r['cell']:<11} accuracy {r['accuracy']:.3f}  "
+            f"{r['parameters']:>5} weights (formula {r['by_formula']})  {r['seconds']:.1f} s"
+        )
+    longest = max(T_values)
+    at = {r["cell"]: r["accuracy"] for r in rows if r["T"] == longest}
+    gated = min(at["lstm"], at["gru"])
+    goal = gated >= 0.95 and at["simple_rnn"] <= 0.35
+    _line(
+        f"  at T={longest}: LSTM/GRU {gated:.3f} (goal >= 0.95), SimpleRNN "
+        f"{at['simple_rnn']:.3f} (near chance: <= 0.35): {'met' if goal else 'NOT met'}"
+    )
+    return {
+        "rows": rows,
+        "T": longest,
+        "goal_met": bool(goal),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+# --------------------------------------------------------------------------- word2vec
+
+
+def bench_word2vec(quick: bool) -> dict:
+    """ex12: skip-gram vectors of the real book; the nearest words to its characters."""
+    book = SHARED / "quijote.txt"
+    if not book.exists():
+        _line("  skipped: ../shared/data/quijote.txt is not here")
+        return {"skipped": "no ../shared/data/quijote.txt"}
+    from workshop.data import read_text, strip_gutenberg
+
+    ex12 = load_lesson("ex12_word2vec", "solutions")
+    ex08 = ex12.ex08()
+    tokens = ex08.tokenize_words(ex08.clean_text(strip_gutenberg(read_text(book))))
+    if quick:
+        tokens = tokens[:30_000]
+    config = ex12.Config(epochs=1 if quick else 3, dim=64)
+    start = time.perf_counter()
+    embeddings, vocab, history = ex12.train_word2vec(tokens, config)
+    seconds = time.perf_counter() - start
+    _line(
+        f"  {len(tokens):,} words, vocabulary {len(vocab):,} (min_count {config.min_count}), "
+        f"{history.pairs:,} pairs/epoch, {config.epochs} epochs in {seconds:.0f} s, loss "
+        + " → ".join(f"{v:.3f}" for v in history.history["loss"])
+    )
+    neighbours = {}
+    for word in ("sancho", "quijote", "dulcinea", "rocinante", "caballero", "escudero"):
+        if word in vocab:
+            neighbours[word] = ex12.nearest(word, embeddings, vocab, k=8)
+            _line(f"  {word:<10} " + ", ".join(f"{w} {s:.2f}" for w, s in neighbours[word]))
+    return {
+        "tokens": len(tokens),
+        "vocabulary": len(vocab),
+        "pairs": history.pairs,
+        "loss": history.history["loss"],
+        "seconds": seconds,
+        "neighbours": {k: [[w, s] for w, s in v] for k, v in neighbours.items()},
+    }
+
+
 # --------------------------------------------------------------------------- text
 
 
@@ -462,6 +535,8 @@ SECTIONS = {
     "grade": bench_grade,
     "mnist": bench_mnist,
     "text": bench_text,
+    "rnn": bench_rnn,
+    "word2vec": bench_word2vec,
     "gpu": bench_gpu,
 }
 

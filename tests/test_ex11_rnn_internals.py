@@ -27,10 +27,7 @@ def keras_states(X, U, W, b, s0=None):
     layer = keras.layers.SimpleRNN(U.shape[1], return_sequences=True, dtype="float64")
     layer.build((None, X.shape[1], X.shape[2]))
     layer.set_weights([U, W, b])
-    if s0 is None:
-        out = layer(X)
-    else:
-        out = layer(X, initial_state=[keras.ops.convert_to_tensor(s0)])
+    out = layer(X) if s0 is None else layer(X, initial_state=[keras.ops.convert_to_tensor(s0)])
     return np.asarray(keras.ops.convert_to_numpy(out), dtype=float)
 
 
@@ -129,8 +126,7 @@ def test_clip_by_norm_is_clip_by_global_norm(lesson, rng):
         want, _ = tf.clip_by_global_norm([tf.constant(g) for g in grads], max_norm)
         got = lesson.clip_by_norm(grads, max_norm)
         assert isinstance(got, (list, tuple)) and len(got) == len(grads), (
-            f"clip_by_norm returns one array per gradient ({len(grads)}), got "
-            f"{type(got).__name__}"
+            f"clip_by_norm returns one array per gradient ({len(grads)}), got {type(got).__name__}"
         )
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             expect.close(

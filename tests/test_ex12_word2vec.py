@@ -95,9 +95,7 @@ def test_cbow_examples(lesson, rng):
         window = int(rng.integers(1, 4))
         got = [(list(c), w) for c, w in lesson.cbow_examples(tokens, window)]
         want = ref_cbow(tokens, window)
-        assert got == want, (
-            f"cbow_examples({tokens}, window={window}): expected {want}, got {got}"
-        )
+        assert got == want, f"cbow_examples({tokens}, window={window}): expected {want}, got {got}"
 
 
 def test_one_hot(lesson, rng):

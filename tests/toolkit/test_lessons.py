@@ -518,3 +518,118 @@ def test_only_the_lessons_the_catalog_lists_are_placed_beside_a_graded_file(tmp_
     ]
     # Reading them back: a missing one (ex07 here) is left out, not an error.
     assert read_siblings(ex09, private) == {"ex04_fashion_mnist_callbacks": "X = 4\n"}
+
+
+def test_ex10_rejects_bad_input_and_shows_the_decks_points():
+    ex10 = load_lesson("ex10_training_tricks", "solutions")
+    w = np.zeros(3)
+    for bad, message in [
+        (lambda: ex10.momentum_step(w, np.zeros(2), w, 0.1), "same shape"),
+        (lambda: ex10.momentum_step(w, w, [np.nan, 0, 0], 0.1), "NaN"),
+        (lambda: ex10.momentum_step(w, w, w, -0.1), "lr"),
+        (lambda: ex10.momentum_step(w, w, w, 0.1, momentum=1.5), "momentum"),
+        (lambda: ex10.rmsprop_step([], [], [], 0.1), "empty"),
+        (lambda: ex10.rmsprop_step(w, w, w, 0.1, rho="0.9"), "rho"),
+        (lambda: ex10.adam_step(w, w, w, w, 0, 0.1), "counting from 1"),
+        (lambda: ex10.adam_step(w, w, w, w, 1.5, 0.1), "whole number"),
+        (lambda: ex10.init_std("xavier", 3, 4), "scheme"),
+        (lambda: ex10.init_std(-1.0, 3, 4), "standard deviation"),
+        (lambda: ex10.init_std("he", 0, 4), "n_in"),
+        (lambda: ex10.optimizer_paths((1.0, 2.0, 3.0)), "point"),
+        (lambda: ex10.gradient_norms_by_init({}), "dict"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            bad()
+    # the deck's "α > 1 is fast": on the valley, α above 2/λ = 1 diverges, below converges
+    sweep = ex10.learning_rate_sweep((0.9, 1.1), steps=30)
+    assert sweep[0.9][-1] < sweep[0.9][0] < sweep[1.1][-1]
+    # the deck's σ² = 1/n_in is LeCun's; Glorot's differs when n_in != n_out
+    assert ex10.init_std("lecun", 100, 100) == pytest.approx(ex10.init_std("glorot", 100, 100))
+    assert ex10.init_std("lecun", 100, 10) != pytest.approx(ex10.init_std("glorot", 100, 10))
+    norms = ex10.gradient_norms_by_init(depth=6)
+    small, glorot = norms["too small (σ = 0.01)"], norms["Glorot (Keras's default)"]
+    assert max(small) < 1e-6 * min(glorot), (small, glorot)
+    (x, y), (xt, yt), names = ex10.load_iris_onehot()
+    assert x.shape == (105, 4) and y.shape == (105, 3) and xt.shape == (45, 4)
+    assert np.allclose(y.sum(axis=1), 1) and names == ("setosa", "versicolor", "virginica")
+    assert np.allclose(x.mean(axis=0), 0, atol=1e-6)  # standardised with the training split
+
+
+def test_ex11_rejects_bad_input_and_unrolls_the_decks_sentence():
+    ex11 = load_lesson("ex11_rnn_internals", "solutions")
+    U, W, b = np.zeros((3, 2)), np.zeros((2, 2)), np.zeros(2)
+    for bad, message in [
+        (lambda: ex11.rnn_step(np.zeros(4), np.zeros(2), U, W, b), "features"),
+        (lambda: ex11.rnn_step(np.zeros(3), np.zeros(3), U, W, b), "units"),
+        (lambda: ex11.rnn_step(np.zeros(3), np.zeros(2), U, np.zeros((3, 3)), b), "shape"),
+        (lambda: ex11.rnn_forward(np.zeros((2, 3)), U, W, b), "3-D"),
+        (lambda: ex11.rnn_forward(np.full((1, 2, 3), np.nan), U, W, b), "NaN"),
+        (lambda: ex11.state_gradient_norms(np.zeros((2, 3)), 4), "square"),
+        (lambda: ex11.state_gradient_norms(W, 3, np.zeros((2, 2))), "shape"),
+        (lambda: ex11.clip_by_norm(np.ones(3), 1.0), "list of arrays"),
+        (lambda: ex11.clip_by_norm([], 1.0), "list of arrays"),
+        (lambda: ex11.clip_by_norm([np.ones(3)], 0), "max_norm"),
+        (lambda: ex11.recurrent_parameters("lstm", 0, 4), "input_dim"),
+        (lambda: ex11.memory_task(0, 10), "T"),
+        (lambda: ex11.build_memory_model("rnn", 5), "cell"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            bad()
+    deck = ex11.sentence_states()
+    assert deck["words"][0] == "un" and len(deck["words"]) == 9
+    assert len(deck["vocabulary"]) == 8  # "de" twice: eight distinct words
+    assert deck["states"].shape == (9, 3) and np.all(np.abs(deck["states"]) < 1)
+    # "de" at steps 4 and 6: same input, different states (the state carries the past)
+    assert not np.allclose(deck["states"][3], deck["states"][5])
+    X, y = ex11.memory_task(7, 50, seed=3)
+    assert X.shape == (50, 12, 5) and y.shape == (50,)
+    marked = X[..., 4].argmax(axis=1)
+    assert np.all(X[..., 4].sum(axis=1) == 1) and np.all(marked < 5)
+    assert np.array_equal(X[np.arange(50), marked, :4].argmax(axis=1), y)
+    model = ex11.build_memory_model("gru", 12, 4, 8)
+    assert model.layers[0].count_params() == ex11.recurrent_parameters("gru", 5, 8)
+
+
+def test_ex12_rejects_bad_input_and_gives_the_decks_samples(tmp_path):
+    ex12 = load_lesson("ex12_word2vec", "solutions")
+    for bad, message in [
+        (lambda: ex12.skipgram_pairs("quantum physics", 1), "str"),
+        (lambda: ex12.skipgram_pairs(["a", 3], 1), "words"),
+        (lambda: ex12.skipgram_pairs(["a", "b"], 0), "window"),
+        (lambda: ex12.cbow_examples(None, 1), "list of words"),
+        (lambda: ex12.one_hot("sun", {}), "non-empty"),
+        (lambda: ex12.one_hot("moon", {"sun": 0}), "not in the vocabulary"),
+        (lambda: ex12.cosine_similarity([1, 2], [1, 2, 3]), "same length"),
+        (lambda: ex12.cosine_similarity([0, 0], [1, 2]), "zero vector"),
+        (lambda: ex12.cosine_similarity([np.nan, 1], [1, 2]), "NaN"),
+        (lambda: ex12.nearest("moon", np.ones((1, 2)), {"sun": 0}), "not in the vocabulary"),
+        (lambda: ex12.nearest("sun", np.ones((2, 2)), {"sun": 0}), "one row per word"),
+        (lambda: ex12.export_projector(np.ones((2, 2)), {"a": 0}, tmp_path), "2 vectors"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            bad()
+    assert ex12.skipgram_pairs([], 2) == [] and ex12.skipgram_pairs(["solo"], 2) == []
+    deck = ex12.decks_examples()
+    assert deck["skipgram"][:7] == [
+        ("quantum", "physics"),
+        ("physics", "quantum"),
+        ("physics", "is"),
+        ("is", "physics"),
+        ("is", "a"),
+        ("a", "is"),
+        ("a", "fundamental"),
+    ]
+    assert list(deck["vocabulary"])[:4] == ["is", "shining", "sun", "the"]  # the deck's order
+    assert deck["sun"].tolist() == [0, 0, 1, 0, 0]
+    # pair_indices is skipgram_pairs on indices (the same pairs, another order)
+    idx = [3, 1, 4, 1, 5, 9, 2]
+    fast = sorted(zip(*(a.tolist() for a in ex12.pair_indices(idx, 2)), strict=True))
+    slow = sorted((int(c), int(x)) for c, x in ex12.skipgram_pairs([str(i) for i in idx], 2))
+    assert fast == slow
+    vocab = {"uno": 0, "dos\tdos": 1, "<unk>": 2}
+    vectors, metadata = ex12.export_projector(np.arange(6.0).reshape(3, 2), vocab, tmp_path / "p")
+    assert metadata.read_text(encoding="utf-8").splitlines() == ["uno", "dos dos", "<unk>"]
+    rows = [list(map(float, line.split("\t"))) for line in vectors.read_text().splitlines()]
+    assert rows == [[0, 1], [2, 3], [4, 5]]
+    centers, contexts, labels = ex12.training_pairs(np.array(idx), 10, window=1, negatives=3)
+    assert len(labels) == 4 * 12 and labels.sum() == 12  # 12 real pairs, 3 made up for each
