@@ -414,7 +414,7 @@ def main(config: Config | None = None) -> dict:
     ax.set(
         xlabel="first principal direction",
         ylabel="second principal direction",
-        title=f"the {len(frequent)} most frequent words' vectors, projected to 2-D",
+        title=book.title(f"the {len(frequent)} most frequent words' vectors, projected to 2-D"),
     )
     lesson.save_figure(fig, out, "projection")
     vectors, metadata = export_projector(embeddings, vocab, out / "projector")

@@ -599,11 +599,13 @@ def cmd_demo(args) -> int:
     console.print(
         f"workshop demo: every lesson's solution, {'quick' if not args.full else 'full'} mode -> {out}/"
     )
+    started = time.perf_counter()
     rows = run_demo(
         out,
         quick=not args.full,
         on_start=lambda m: console.print(f"[dim]running {m.id} ...[/]"),
         on_done=lambda r: console.print(f"  {r.module}: {r.status} in {r.seconds:.1f} s"),
+        jobs=args.jobs,
     )
     table = Table(title="workshop demo")
     for col in ("lesson", "status", "key result", "time", "figures"):
@@ -618,7 +620,10 @@ def cmd_demo(args) -> int:
             str(len(r.figures)),
         )
     console.print(table)
-    console.print(f"figures and metrics in {out}/ (summary.md, summary.json)")
+    console.print(
+        f"{len(rows)} lessons in {time.perf_counter() - started:.0f} s; "
+        f"figures and metrics in {out}/ (summary.md, summary.json)"
+    )
     return 0 if all(r.status == "ok" for r in rows) else 1
 
 
@@ -892,6 +897,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", default="outputs/demo")
     s.add_argument("--full", action="store_true", help="full settings instead of quick")
     s.add_argument("--online", action="store_true", help="allow downloads")
+    s.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="lessons run at once (default: one per core, at most 4, ~3 GB of memory each)",
+    )
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser(

@@ -633,3 +633,29 @@ def test_ex12_rejects_bad_input_and_gives_the_decks_samples(tmp_path):
     assert rows == [[0, 1], [2, 3], [4, 5]]
     centers, contexts, labels = ex12.training_pairs(np.array(idx), 10, window=1, negatives=3)
     assert len(labels) == 4 * 12 and labels.sum() == 12  # 12 real pairs, 3 made up for each
+
+
+def test_demo_runs_lessons_side_by_side_and_reports_them_in_order(tmp_path, monkeypatch):
+    """Two at a time: both of the first two start before either ends; rows in course order."""
+    import threading
+
+    from workshop import demo
+
+    modules = MODULES[:4]
+    both_started = threading.Barrier(2, timeout=10)
+    events = []
+
+    def fake_run_lesson(module, out_dir, quick=True, timeout=None, **kw):
+        events.append(("start", module.id))
+        if len([e for e in events if e[0] == "start"]) <= 2:
+            both_started.wait()  # fails (BrokenBarrierError) if they ran one after the other
+        events.append(("end", module.id))
+        return demo.DemoRow(module.id, "ok", f"headline {module.id}", 0.1, [])
+
+    monkeypatch.setattr(demo, "run_lesson", fake_run_lesson)
+    rows = demo.run_demo(tmp_path, jobs=2, modules=modules)
+    assert [r.module for r in rows] == [m.id for m in modules]
+    assert [kind for kind, _ in events[:2]] == ["start", "start"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [row["module"] for row in summary["lessons"]] == [m.id for m in modules]
+    assert demo.default_jobs() >= 1
