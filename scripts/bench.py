@@ -347,7 +347,7 @@ def bench_rnn(quick: bool) -> dict:
     """ex11: recall a marked symbol after T steps; SimpleRNN against LSTM and GRU."""
     ex11 = load_lesson("ex11_rnn_internals", "solutions")
     T_values = (3,) if quick else (5, 20)
-    n, epochs = (300, 2) if quick else (4000, 15)
+    n, epochs = (300, 2) if quick else (4000, 20)
     start = time.perf_counter()
     rows = ex11.compare_cells(T_values, n=n, units=32, epochs=epochs, seed=0)
     _line(f"  memory task: {n} sequences, 32 units, {epochs} epochs, chance 0.25")

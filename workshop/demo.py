@@ -75,6 +75,153 @@ def default_jobs() -> int:
     return max(1, min(4, os.cpu_count() or 1, memory_jobs))
 
 
+# --------------------------------------------------------------------------- a reusable runner
+#
+# Importing TensorFlow costs seconds per process; a demo of thirteen lessons
+# would pay it eleven times. A runner process imports it once and runs the
+# lessons it is sent one after the other, each as `python lesson.py --quick
+# --offline` would (runpy, a fresh module, the lesson's own command line),
+# with its output in the lesson's log.txt. A lesson that hangs or crashes the
+# runner costs only that runner: the next lesson gets a fresh one.
+
+
+def _runner_loop() -> int:
+    """`python -m workshop.demo --runner`: one JSON request per line in, one result per line out."""
+    import runpy
+    import traceback
+
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)  # results go here, never to a log
+    for line in sys.stdin:
+        request = json.loads(line)
+        out_dir = Path(request["out_dir"])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        argv = [request["script"], "--out-dir", str(out_dir)]
+        argv += ["--quick"] if request["quick"] else []
+        argv += ["--offline"] if request["offline"] else []
+        status = "ok"
+        start = time.perf_counter()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        with open(out_dir / "log.txt", "w", encoding="utf-8") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            saved_argv = sys.argv
+            try:
+                sys.argv = argv
+                if "keras" in sys.modules:
+                    sys.modules["keras"].backend.clear_session()
+                runpy.run_path(request["script"], run_name="__main__")
+            except SystemExit as exc:
+                status = "ok" if exc.code in (0, None) else "failed"
+            except BaseException:
+                status = "failed"
+                traceback.print_exc()
+            finally:
+                sys.argv = saved_argv
+                if "matplotlib.pyplot" in sys.modules:
+                    sys.modules["matplotlib.pyplot"].close("all")
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+                for fd in saved:
+                    os.close(fd)
+        result = {"module": request["module"], "status": status}
+        result["seconds"] = time.perf_counter() - start
+        protocol.write(json.dumps(result) + "\n")
+    return 0
+
+
+class _Runner:
+    """The parent's handle on one runner process."""
+
+    def __init__(self, root: Path, log: Path):
+        import queue
+        import threading
+
+        env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log.open(
+            "a", encoding="utf-8"
+        )  # the runner's start-up messages; closed in stop
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workshop.demo", "--runner"],
+            cwd=root,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        self._lines = queue.Queue()
+
+        def read():
+            for line in self.proc.stdout:
+                self._lines.put(line)
+            self._lines.put(None)  # the runner ended
+
+        threading.Thread(target=read, daemon=True).start()
+
+    def run(self, module: Module, out_dir: Path, script: Path, quick, offline, timeout):
+        """(status, seconds); 'timeout' or 'crashed' leave this runner unusable."""
+        import queue
+
+        request = {
+            "module": module.id,
+            "script": str(script),
+            "out_dir": str(out_dir),
+            "quick": quick,
+            "offline": offline,
+        }
+        start = time.perf_counter()
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            self.stop()
+            return "timeout", time.perf_counter() - start
+        except (BrokenPipeError, OSError):
+            line = None
+        if line is None:
+            self.stop()
+            return "crashed", time.perf_counter() - start
+        result = json.loads(line)
+        return result["status"], float(result["seconds"])
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def _row(module: Module, out_dir: Path, status: str, seconds: float, timeout) -> DemoRow:
+    metrics_file = out_dir / "metrics.json"
+    headline = ""
+    if status == "ok" and metrics_file.exists():
+        headline = str(json.loads(metrics_file.read_text()).get("headline", ""))
+    elif status == "timeout":
+        headline = f"stopped after {timeout:.0f} s"
+    else:
+        log = out_dir / "log.txt"
+        tail = log.read_text(errors="replace")[-800:].strip() if log.exists() else ""
+        headline = tail.splitlines()[-1] if tail else status
+        status = "failed"
+    figures = sorted(p.name for p in out_dir.glob("*.png")) if out_dir.exists() else []
+    return DemoRow(module.id, status, headline, seconds, figures)
+
+
 def run_demo(
     out_root: Path,
     quick: bool = True,
@@ -82,32 +229,51 @@ def run_demo(
     on_done=None,
     jobs: int | None = None,
     modules: list[Module] | None = None,
+    offline: bool = True,
+    root: Path = ROOT,
+    lesson_timeout: float | None = None,
 ) -> list[DemoRow]:
-    """Run every catalogued lesson's solution (`jobs` at a time, each in its own process);
+    """Run every catalogued lesson's solution, `jobs` at a time in reusable runner processes;
     write summary.json and summary.md. Rows come back in the course's order."""
     import threading
-    from concurrent.futures import ThreadPoolExecutor
 
     modules = list(load_catalog() if modules is None else modules)
-    jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    jobs = max(1, min(default_jobs() if jobs is None else int(jobs), len(modules) or 1))
     lock = threading.Lock()
-
-    def one(module: Module) -> DemoRow:
-        if on_start:
-            with lock:
-                on_start(module)
-        timeout = max(120.0, 10 * module.timeout) if quick else None
-        row = run_lesson(module, out_root / module.id, quick=quick, timeout=timeout)
-        if on_done:
-            with lock:
-                on_done(row)
-        return row
-
     # The slowest lessons (the longest time limits) start first: fewer idle cores at the end.
-    order = sorted(range(len(modules)), key=lambda i: -modules[i].timeout)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {i: pool.submit(one, modules[i]) for i in order}
-        rows = [futures[i].result() for i in range(len(modules))]
+    waiting = sorted(modules, key=lambda m: -m.timeout)
+    rows: dict[str, DemoRow] = {}
+
+    def slot(index: int) -> None:
+        runner = None
+        while True:
+            with lock:
+                if not waiting:
+                    break
+                module = waiting.pop(0)
+                if on_start:
+                    on_start(module)
+            if runner is None or not runner.alive:
+                runner = _Runner(root, out_root / f"runner-{index}.log")
+            out_dir = out_root / module.id
+            timeout = lesson_timeout or (max(120.0, 10 * module.timeout) if quick else None)
+            status, seconds = runner.run(
+                module, out_dir, module.solution_path(root), quick, offline, timeout
+            )
+            row = _row(module, out_dir, status, seconds, timeout)
+            with lock:
+                rows[module.id] = row
+                if on_done:
+                    on_done(row)
+        if runner is not None:
+            runner.stop()
+
+    threads = [threading.Thread(target=slot, args=(i,)) for i in range(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = [rows[m.id] for m in modules]
     out_root.mkdir(parents=True, exist_ok=True)
     (out_root / "summary.json").write_text(
         json.dumps({"schema": 1, "quick": quick, "lessons": [asdict(r) for r in rows]}, indent=2)
@@ -120,3 +286,9 @@ def run_demo(
     ]
     (out_root / "summary.md").write_text("\n".join(lines) + "\n")
     return rows
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--runner"]:
+        sys.exit(_runner_loop())
+    sys.exit("usage: python -m workshop.demo --runner (started by `workshop demo`)")

@@ -635,27 +635,53 @@ def test_ex12_rejects_bad_input_and_gives_the_decks_samples(tmp_path):
     assert len(labels) == 4 * 12 and labels.sum() == 12  # 12 real pairs, 3 made up for each
 
 
-def test_demo_runs_lessons_side_by_side_and_reports_them_in_order(tmp_path, monkeypatch):
-    """Two at a time: both of the first two start before either ends; rows in course order."""
-    import threading
-
+def test_demo_runs_lessons_side_by_side_in_reusable_runners(tmp_path):
+    """Two runners: the first two lessons overlap in time; a lesson that raises, one that kills
+    its runner and one that hangs each get their own status, and the lessons after them run."""
     from workshop import demo
+    from workshop.catalog import Module
 
-    modules = MODULES[:4]
-    both_started = threading.Barrier(2, timeout=10)
-    events = []
-
-    def fake_run_lesson(module, out_dir, quick=True, timeout=None, **kw):
-        events.append(("start", module.id))
-        if len([e for e in events if e[0] == "start"]) <= 2:
-            both_started.wait()  # fails (BrokenBarrierError) if they ran one after the other
-        events.append(("end", module.id))
-        return demo.DemoRow(module.id, "ok", f"headline {module.id}", 0.1, [])
-
-    monkeypatch.setattr(demo, "run_lesson", fake_run_lesson)
-    rows = demo.run_demo(tmp_path, jobs=2, modules=modules)
-    assert [r.module for r in rows] == [m.id for m in modules]
-    assert [kind for kind, _ in events[:2]] == ["start", "start"]
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert [row["module"] for row in summary["lessons"]] == [m.id for m in modules]
+    lesson = """
+import json, os, sys, time
+from pathlib import Path
+out = Path(sys.argv[sys.argv.index("--out-dir") + 1])
+out.mkdir(parents=True, exist_ok=True)
+(out / "start").write_text(str(time.time()))
+(out / "pid").write_text(str(os.getpid()))
+{body}
+(out / "end").write_text(str(time.time()))
+(out / "metrics.json").write_text(json.dumps({{"headline": "pid " + str(os.getpid())}}))
+(out / "figure.png").write_bytes(b"png")
+"""
+    bodies = {
+        "ex90_a": "time.sleep(1.5)",
+        "ex91_b": "time.sleep(1.5)",
+        "ex92_raises": "raise ValueError('a lesson that fails')",
+        "ex93_kills_its_runner": "os._exit(3)",
+        "ex94_hangs": "time.sleep(60)",
+        "ex95_after": "pass",
+    }
+    (tmp_path / "solutions").mkdir()
+    for name, body in bodies.items():
+        (tmp_path / "solutions" / f"{name}.py").write_text(lesson.format(body=body))
+    modules = [Module(name, name, 1, 10, 100, False) for name in bodies]
+    out = tmp_path / "out"
+    rows = demo.run_demo(out, jobs=2, modules=modules, root=tmp_path, lesson_timeout=8)
+    by = {r.module: r for r in rows}
+    assert [r.module for r in rows] == list(bodies)  # the course's order
+    (a_start, a_end), (b_start, b_end) = (
+        [float((out / m / f).read_text()) for f in ("start", "end")] for m in ("ex90_a", "ex91_b")
+    )
+    assert a_start < b_end and b_start < a_end, "the first two lessons ran side by side"
+    assert by["ex90_a"].status == by["ex91_b"].status == by["ex95_after"].status == "ok"
+    assert by["ex90_a"].figures == ["figure.png"]
+    assert by["ex92_raises"].status == "failed"
+    assert "a lesson that fails" in by["ex92_raises"].headline
+    assert by["ex93_kills_its_runner"].status == "failed"
+    assert by["ex94_hangs"].status == "timeout"
+    # Two runners at a time, reused: fewer processes than lessons, and more than one.
+    pids = {(out / m / "pid").read_text() for m in bodies}
+    assert 2 <= len(pids) < len(bodies), pids
+    summary = json.loads((out / "summary.json").read_text())
+    assert [row["module"] for row in summary["lessons"]] == list(bodies)
     assert demo.default_jobs() >= 1
