@@ -219,7 +219,9 @@ def recurrent_parameters(cell: str, input_dim: int, units: int) -> int:
 # the *first* symbol instead, a SimpleRNN cheats: starting from a zero
 # state, the first input can push it into a saturated state that later
 # inputs cannot move, with no gradient through time needed. The marker at
-# a random step takes that shortcut away.)
+# a random step takes that shortcut away.) Watch the training accuracy:
+# LSTM and GRU sit at chance for a few epochs, then learn the task at once
+# (on the bench, T = 20: both 1.00, SimpleRNN 0.28 after 20 epochs).
 
 
 # %%
