@@ -23,6 +23,34 @@ class DemoRow:
     figures: list[str]
 
 
+def _lesson_args(out_dir: Path, quick: bool, offline: bool) -> list[str]:
+    """What follows `python lesson.py` (the same in a process of its own or in a runner)."""
+    return [
+        "--out-dir",
+        str(out_dir),
+        *(["--quick"] if quick else []),
+        *(["--offline"] if offline else []),
+    ]
+
+
+def _lesson_env(root: Path) -> dict:
+    env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    return env
+
+
+def _row(module: Module, out_dir: Path, status: str, seconds: float, failure: str) -> DemoRow:
+    """The table's row: the lesson's headline when it ran, else the last line of `failure`."""
+    metrics_file = out_dir / "metrics.json"
+    if status == "ok" and metrics_file.exists():
+        headline = str(json.loads(metrics_file.read_text()).get("headline", ""))
+    else:
+        lines = failure.strip().splitlines()
+        headline = lines[-1] if lines else ("" if status == "ok" else status)
+    figures = sorted(p.name for p in out_dir.glob("*.png")) if out_dir.exists() else []
+    return DemoRow(module.id, status, headline, seconds, figures)
+
+
 def run_lesson(
     module: Module,
     out_dir: Path,
@@ -35,17 +63,12 @@ def run_lesson(
 ) -> DemoRow:
     """Run one lesson's script in its own process; return what it reported."""
     script = module.solution_path(root) if solution else module.exercise_path(root)
-    cmd = [sys.executable, str(script), "--out-dir", str(out_dir)]
-    cmd += ["--quick"] if quick else []
-    cmd += ["--offline"] if offline else []
-    env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     start = time.perf_counter()
     try:
         proc = subprocess.run(
-            cmd,
+            [sys.executable, str(script), *_lesson_args(out_dir, quick, offline)],
             cwd=root,
-            env=env,
+            env=_lesson_env(root),
             timeout=timeout,
             stdin=subprocess.DEVNULL,
             capture_output=capture,
@@ -55,13 +78,7 @@ def run_lesson(
         tail = "" if proc.returncode == 0 or not capture else (proc.stderr or proc.stdout)[-800:]
     except subprocess.TimeoutExpired:
         status, tail = "timeout", f"stopped after {timeout:.0f} s"
-    seconds = time.perf_counter() - start
-    metrics_file = out_dir / "metrics.json"
-    headline = tail.strip().splitlines()[-1] if tail.strip() else ""
-    if status == "ok" and metrics_file.exists():
-        headline = str(json.loads(metrics_file.read_text()).get("headline", ""))
-    figures = sorted(p.name for p in out_dir.glob("*.png")) if out_dir.exists() else []
-    return DemoRow(module.id, status, headline, seconds, figures)
+    return _row(module, out_dir, status, time.perf_counter() - start, tail)
 
 
 def default_jobs() -> int:
@@ -91,13 +108,14 @@ def _runner_loop() -> int:
     import traceback
 
     protocol = os.fdopen(os.dup(1), "w", buffering=1)  # results go here, never to a log
-    for line in sys.stdin:
+    requests = os.fdopen(os.dup(0), "r")  # a lesson that reads stdin reads /dev/null, not these
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 (the process's stdin, for good)
+    for line in requests:
         request = json.loads(line)
         out_dir = Path(request["out_dir"])
         out_dir.mkdir(parents=True, exist_ok=True)
-        argv = [request["script"], "--out-dir", str(out_dir)]
-        argv += ["--quick"] if request["quick"] else []
-        argv += ["--offline"] if request["offline"] else []
+        argv = [request["script"], *_lesson_args(out_dir, request["quick"], request["offline"])]
         status = "ok"
         start = time.perf_counter()
         sys.stdout.flush()
@@ -140,16 +158,13 @@ class _Runner:
         import queue
         import threading
 
-        env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         log.parent.mkdir(parents=True, exist_ok=True)
-        self._log = log.open(
-            "a", encoding="utf-8"
-        )  # the runner's start-up messages; closed in stop
+        # The runner's own messages (its start-up); closed in stop().
+        self._log = log.open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workshop.demo", "--runner"],
             cwd=root,
-            env=env,
+            env=_lesson_env(root),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -183,7 +198,7 @@ class _Runner:
         except queue.Empty:
             self.stop()
             return "timeout", time.perf_counter() - start
-        except (BrokenPipeError, OSError):
+        except OSError:  # the runner is gone (a broken pipe)
             line = None
         if line is None:
             self.stop()
@@ -204,22 +219,6 @@ class _Runner:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
-
-
-def _row(module: Module, out_dir: Path, status: str, seconds: float, timeout) -> DemoRow:
-    metrics_file = out_dir / "metrics.json"
-    headline = ""
-    if status == "ok" and metrics_file.exists():
-        headline = str(json.loads(metrics_file.read_text()).get("headline", ""))
-    elif status == "timeout":
-        headline = f"stopped after {timeout:.0f} s"
-    else:
-        log = out_dir / "log.txt"
-        tail = log.read_text(errors="replace")[-800:].strip() if log.exists() else ""
-        headline = tail.splitlines()[-1] if tail else status
-        status = "failed"
-    figures = sorted(p.name for p in out_dir.glob("*.png")) if out_dir.exists() else []
-    return DemoRow(module.id, status, headline, seconds, figures)
 
 
 def run_demo(
@@ -257,10 +256,20 @@ def run_demo(
                 runner = _Runner(root, out_root / f"runner-{index}.log")
             out_dir = out_root / module.id
             timeout = lesson_timeout or (max(120.0, 10 * module.timeout) if quick else None)
-            status, seconds = runner.run(
-                module, out_dir, module.solution_path(root), quick, offline, timeout
+            try:
+                status, seconds = runner.run(
+                    module, out_dir, module.solution_path(root), quick, offline, timeout
+                )
+                log = out_dir / "log.txt"
+                failure = log.read_text(errors="replace")[-800:] if log.exists() else ""
+            except OSError as exc:  # the runner could not even start
+                status, seconds, failure = "failed", 0.0, f"could not start a runner: {exc}"
+            if status == "timeout":
+                failure = f"stopped after {timeout:.0f} s"
+            # A crash took the runner with it; the table says failed, with the log's last line.
+            row = _row(
+                module, out_dir, "failed" if status == "crashed" else status, seconds, failure
             )
-            row = _row(module, out_dir, status, seconds, timeout)
             with lock:
                 rows[module.id] = row
                 if on_done:

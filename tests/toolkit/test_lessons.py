@@ -636,8 +636,9 @@ def test_ex12_rejects_bad_input_and_gives_the_decks_samples(tmp_path):
 
 
 def test_demo_runs_lessons_side_by_side_in_reusable_runners(tmp_path):
-    """Two runners: the first two lessons overlap in time; a lesson that raises, one that kills
-    its runner and one that hangs each get their own status, and the lessons after them run."""
+    """Two runners: the first two lessons overlap in time; a lesson that reads stdin gets nothing
+    (the requests are not its to read); a lesson that raises, one that kills its runner and one
+    that hangs each get their own status, and the lessons after them run."""
     from workshop import demo
     from workshop.catalog import Module
 
@@ -655,7 +656,7 @@ out.mkdir(parents=True, exist_ok=True)
 """
     bodies = {
         "ex90_a": "time.sleep(1.5)",
-        "ex91_b": "time.sleep(1.5)",
+        "ex91_b": "time.sleep(1.5)\nassert sys.stdin.read() == ''  # not the runner's requests",
         "ex92_raises": "raise ValueError('a lesson that fails')",
         "ex93_kills_its_runner": "os._exit(3)",
         "ex94_hangs": "time.sleep(60)",
