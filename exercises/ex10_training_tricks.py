@@ -38,13 +38,17 @@ from workshop import gpu, lesson, plotting, validate
 from workshop.repro import seed_everything
 
 
-def _vector(value, name: str) -> np.ndarray:
-    return validate.array(value, name, ndim=(0, 1, 2), allow_empty=False)
-
-
-def _same(a: np.ndarray, b: np.ndarray, names: str) -> None:
-    if a.shape != b.shape:
-        raise ValueError(f"{names} must have the same shape, got {a.shape} and {b.shape}")
+def _arrays(**named) -> list[np.ndarray]:
+    """The named arrays (lists welcome), checked for NaN and for having the first one's shape."""
+    (first, a), *rest = ((n, validate.array(v, n, ndim=(0, 1, 2))) for n, v in named.items())
+    arrays = [a]
+    for name, b in rest:
+        if b.shape != a.shape:
+            raise ValueError(
+                f"{first} and {name} must have the same shape, got {a.shape} and {b.shape}"
+            )
+        arrays.append(b)
+    return arrays
 
 
 # %% [markdown]
@@ -62,11 +66,7 @@ def _same(a: np.ndarray, b: np.ndarray, names: str) -> None:
 def momentum_step(w, velocity, grad, lr: float, momentum: float = 0.9, nesterov: bool = False):
     """One step of keras.optimizers.SGD(learning_rate=lr, momentum=momentum, nesterov=nesterov):
     returns (new w, new velocity); the arguments are left alone."""
-    w = _vector(w, "w")
-    velocity = _vector(velocity, "velocity")
-    grad = _vector(grad, "grad")
-    _same(w, velocity, "w and velocity")
-    _same(w, grad, "w and grad")
+    w, velocity, grad = _arrays(w=w, velocity=velocity, grad=grad)
     lr = validate.positive(lr, "lr")
     momentum = validate.number(momentum, "momentum", low=0.0, high=1.0)
     # TODO: the new velocity is momentum·velocity − lr·grad. Without Nesterov
@@ -89,11 +89,7 @@ def momentum_step(w, velocity, grad, lr: float, momentum: float = 0.9, nesterov:
 def rmsprop_step(w, accum, grad, lr: float, rho: float = 0.9, epsilon: float = 1e-7):
     """One step of keras.optimizers.RMSprop(learning_rate=lr, rho=rho, epsilon=epsilon):
     returns (new w, new accum), accum being the moving average of grad²."""
-    w = _vector(w, "w")
-    accum = _vector(accum, "accum")
-    grad = _vector(grad, "grad")
-    _same(w, accum, "w and accum")
-    _same(w, grad, "w and grad")
+    w, accum, grad = _arrays(w=w, accum=accum, grad=grad)
     lr = validate.positive(lr, "lr")
     rho = validate.number(rho, "rho", low=0.0, high=1.0)
     epsilon = validate.number(epsilon, "epsilon", low=0.0)
@@ -128,12 +124,7 @@ def adam_step(
 ):
     """One step of keras.optimizers.Adam(learning_rate=lr, beta_1, beta_2, epsilon), the
     t-th (t = 1 for the first): returns (new w, new m, new v)."""
-    w = _vector(w, "w")
-    m = _vector(m, "m")
-    v = _vector(v, "v")
-    grad = _vector(grad, "grad")
-    for other, name in ((m, "m"), (v, "v"), (grad, "grad")):
-        _same(w, other, f"w and {name}")
+    w, m, v, grad = _arrays(w=w, m=m, v=v, grad=grad)
     t = validate.integer(t, "t (the step number, counting from 1)", low=1)
     lr = validate.positive(lr, "lr")
     beta_1 = validate.number(beta_1, "beta_1", low=0.0, high=1.0)
@@ -271,11 +262,11 @@ DEFAULT_SCALES = {
 }
 
 
-def gradient_norms_by_init(
+def init_study(
     scales=None, depth: int = 10, width: int = 100, batch: int = 256, seed: int = 0
 ) -> dict:
-    """{name: [‖∂L/∂W‖ of layer 1, …, layer depth]} for a depth-layer tanh network started
-    with each scale of `scales` ({name: σ or scheme}); the same inputs for all."""
+    """{name: (std of each layer's output, ‖∂L/∂W‖ of each layer)} for a depth-layer tanh
+    network started with each scale of `scales` ({name: σ or scheme}); the same inputs for all."""
     scales = DEFAULT_SCALES if scales is None else scales
     if not isinstance(scales, dict) or not scales:
         raise ValueError(f"scales must be a dict of name -> σ or scheme, got {scales!r}")
@@ -283,26 +274,17 @@ def gradient_norms_by_init(
     width = validate.count(width, "width")
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(validate.count(batch, "batch"), width))
-    result = {}
+    study = {}
     for name, scale in scales.items():
         std = init_std(scale, width, width)
         weights = [rng.normal(0.0, std, (width, width)) for _ in range(depth)]
-        result[name] = forward_backward(weights, x)[1]
-    return result
+        study[name] = forward_backward(weights, x)
+    return study
 
 
-def activation_stds_by_init(scales=None, depth: int = 10, width: int = 100, seed: int = 0):
-    """{name: [std of layer 1's output, …]}: the signal going forward."""
-    scales = DEFAULT_SCALES if scales is None else scales
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(256, width))
-    out = {}
-    for name, scale in scales.items():
-        std = init_std(scale, width, width)
-        out[name] = forward_backward(
-            [rng.normal(0.0, std, (width, width)) for _ in range(depth)], x
-        )[0]
-    return out
+def gradient_norms_by_init(scales=None, depth: int = 10, **kw) -> dict:
+    """{name: [‖∂L/∂W‖ of layer 1, …, layer depth]}: init_study's gradients."""
+    return {name: norms for name, (_, norms) in init_study(scales, depth, **kw).items()}
 
 
 # %% [markdown]
@@ -445,8 +427,9 @@ def main(config: Config | None = None) -> dict:
         + ", ".join(f"α {lr} → loss {losses[-1]:.2e}" for lr, losses in sweep.items())
     )
 
-    norms = gradient_norms_by_init(depth=config.depth, seed=config.seed)
-    stds = activation_stds_by_init(depth=config.depth, seed=config.seed)
+    study = init_study(depth=config.depth, seed=config.seed)
+    stds = {name: s for name, (s, _) in study.items()}
+    norms = {name: n for name, (_, n) in study.items()}
     fig, axes = plotting.subplots(1, 2, size=(12, 4.2))
     layers = range(1, config.depth + 1)
     for name in norms:

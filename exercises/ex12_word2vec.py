@@ -307,8 +307,22 @@ QUICK = {"limit": 15000, "min_count": 3, "dim": 16, "epochs": 1}
 STANDIN_WORDS = "list,string,function,file,class"  # the offline stand-in is Python's docs
 
 
-def train_word2vec(tokens, config: Config):
-    """(embeddings (vocab, dim), vocab, History): the book's words through your model."""
+def book_words(text: str) -> list[str]:
+    """A book's words as ex08 cuts them (your clean_text and tokenize_words)."""
+    return ex08().tokenize_words(ex08().clean_text(text))
+
+
+@dataclass
+class Trained:
+    embeddings: np.ndarray  # (vocabulary, dim): the target embedding, the word vectors
+    vocab: dict
+    history: object  # keras History
+    pairs: int  # training pairs per epoch, real and made up
+    counts: np.ndarray  # occurrences of each word of the vocabulary in the text
+
+
+def train_word2vec(tokens, config: Config) -> Trained:
+    """The book's words through your model: vocabulary, pairs, training, the word vectors."""
     tf = gpu._tf()
     vocab = ex08().build_vocabulary(tokens, min_count=config.min_count)
     indices = ex08().encode(tokens, vocab)
@@ -321,9 +335,18 @@ def train_word2vec(tokens, config: Config):
     seed_everything(config.seed)
     model = build_skipgram_model(len(vocab), config.dim)
     history = model.fit(dataset, epochs=config.epochs, verbose=0)
-    embeddings = np.asarray(model.get_layer("target_embedding").get_weights()[0])
-    history.pairs = len(labels)
-    return embeddings, vocab, history
+    return Trained(
+        embeddings=np.asarray(model.get_layer("target_embedding").get_weights()[0]),
+        vocab=vocab,
+        history=history,
+        pairs=len(labels),
+        counts=np.bincount(indices, minlength=len(vocab)),
+    )
+
+
+def neighbour_table(words, embeddings, vocab: dict, k: int = 6) -> dict:
+    """{word: nearest(word, …)} for those of `words` the vocabulary has, in their order."""
+    return {w: nearest(w, embeddings, vocab, k=k) for w in words if w in vocab}
 
 
 def main(config: Config | None = None) -> dict:
@@ -337,36 +360,30 @@ def main(config: Config | None = None) -> dict:
     print(f"one-hot 'sun' in {deck['vocabulary']}: {deck['sun'].astype(int).tolist()}")
 
     book = data.load_quijote()
-    tokens = ex08().tokenize_words(ex08().clean_text(book.text))
+    tokens = book_words(book.text)
     if config.limit:
         tokens = tokens[: config.limit]
     start = time.perf_counter()
-    embeddings, vocab, history = train_word2vec(tokens, config)
+    trained = train_word2vec(tokens, config)
     seconds = time.perf_counter() - start
+    embeddings, vocab, history = trained.embeddings, trained.vocab, trained.history
     print(
-        f"{book.title('Don Quijote') if hasattr(book, 'title') else book.name}: "
-        f"{len(tokens):,} words, vocabulary {len(vocab):,} (min_count {config.min_count}); "
-        f"{history.pairs:,} training pairs, {config.epochs} epochs in {seconds:.0f} s, "
-        f"loss {history.history['loss'][-1]:.3f}"
+        f"{book.title('Don Quijote')}: {len(tokens):,} words, vocabulary {len(vocab):,} "
+        f"(min_count {config.min_count}); {trained.pairs:,} training pairs, {config.epochs} "
+        f"epochs in {seconds:.0f} s, loss {history.history['loss'][-1]:.3f}"
     )
 
-    wanted = (STANDIN_WORDS if book.standin else config.words).split(",")
-    queries = [w.strip() for w in wanted if w.strip() in vocab]
+    wanted = [w.strip() for w in (STANDIN_WORDS if book.standin else config.words).split(",")]
+    neighbours = neighbour_table(wanted, embeddings, vocab)
+    queries = list(neighbours)
     if len(queries) < len(wanted):
-        missing = [w for w in wanted if w.strip() not in vocab]
-        print(f"  (not in this vocabulary: {', '.join(missing)})")
-    neighbours = {}
-    for q in queries:
-        neighbours[q] = nearest(q, embeddings, vocab, k=6)
-        print(f"  nearest to {q!r}: " + ", ".join(f"{w} {s:.2f}" for w, s in neighbours[q]))
+        print(f"  (not in this vocabulary: {', '.join(w for w in wanted if w not in vocab)})")
+    for q, near in neighbours.items():
+        print(f"  nearest to {q!r}: " + ", ".join(f"{w} {s:.2f}" for w, s in near))
 
-    counts = np.bincount(ex08().encode(tokens, vocab), minlength=len(vocab))
-    frequent = [
-        i
-        for i in np.argsort(-counts)
-        if any(ch.isalpha() for ch in next(w for w, j in vocab.items() if j == i))
-    ][:300]
     words = {i: w for w, i in vocab.items()}
+    frequent = [i for i in np.argsort(-trained.counts) if any(ch.isalpha() for ch in words[i])]
+    frequent = frequent[:300]
     xy = pca_2d(embeddings[frequent])
     fig, ax = plotting.subplots(1, 1, size=(10, 8))
     ax = ax[0, 0]
@@ -390,7 +407,7 @@ def main(config: Config | None = None) -> dict:
         "standin": book.standin,
         "vocabulary": len(vocab),
         "tokens": len(tokens),
-        "pairs": history.pairs,
+        "pairs": trained.pairs,
         "loss": history.history["loss"],
         "seconds": seconds,
         "neighbours": {q: [[w, s] for w, s in n] for q, n in neighbours.items()},

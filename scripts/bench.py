@@ -384,29 +384,28 @@ def bench_word2vec(quick: bool) -> dict:
     from workshop.data import read_text, strip_gutenberg
 
     ex12 = load_lesson("ex12_word2vec", "solutions")
-    ex08 = ex12.ex08()
-    tokens = ex08.tokenize_words(ex08.clean_text(strip_gutenberg(read_text(book))))
+    tokens = ex12.book_words(strip_gutenberg(read_text(book)))
     if quick:
         tokens = tokens[:30_000]
     config = ex12.Config(epochs=1 if quick else 3, dim=64)
     start = time.perf_counter()
-    embeddings, vocab, history = ex12.train_word2vec(tokens, config)
+    trained = ex12.train_word2vec(tokens, config)
     seconds = time.perf_counter() - start
+    losses = trained.history.history["loss"]
     _line(
-        f"  {len(tokens):,} words, vocabulary {len(vocab):,} (min_count {config.min_count}), "
-        f"{history.pairs:,} pairs/epoch, {config.epochs} epochs in {seconds:.0f} s, loss "
-        + " → ".join(f"{v:.3f}" for v in history.history["loss"])
+        f"  {len(tokens):,} words, vocabulary {len(trained.vocab):,} (min_count "
+        f"{config.min_count}), {trained.pairs:,} pairs/epoch, {config.epochs} epochs in "
+        f"{seconds:.0f} s, loss " + " → ".join(f"{v:.3f}" for v in losses)
     )
-    neighbours = {}
-    for word in ("sancho", "quijote", "dulcinea", "rocinante", "caballero", "escudero"):
-        if word in vocab:
-            neighbours[word] = ex12.nearest(word, embeddings, vocab, k=8)
-            _line(f"  {word:<10} " + ", ".join(f"{w} {s:.2f}" for w, s in neighbours[word]))
+    names = [*config.words.split(","), "escudero"]
+    neighbours = ex12.neighbour_table(names, trained.embeddings, trained.vocab, k=8)
+    for word, near in neighbours.items():
+        _line(f"  {word:<10} " + ", ".join(f"{w} {s:.2f}" for w, s in near))
     return {
         "tokens": len(tokens),
-        "vocabulary": len(vocab),
-        "pairs": history.pairs,
-        "loss": history.history["loss"],
+        "vocabulary": len(trained.vocab),
+        "pairs": trained.pairs,
+        "loss": losses,
         "seconds": seconds,
         "neighbours": {k: [[w, s] for w, s in v] for k, v in neighbours.items()},
     }
