@@ -148,6 +148,11 @@ def test_the_skipgram_model(lesson, rng):
     assert "binary_crossentropy" in str(model.loss), (
         f"each pair is real (1) or made up (0): loss='binary_crossentropy', got {model.loss!r}"
     )
+    lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    assert type(model.optimizer).__name__ == "Adam" and lr == pytest.approx(0.01), (
+        f"keras.optimizers.Adam(learning_rate=0.01), got {type(model.optimizer).__name__} "
+        f"with learning rate {lr:g}"
+    )
     target = rng.normal(0, 0.5, (vocab_size, dim))
     context = rng.normal(0, 0.5, (vocab_size, dim))
     names["target_embedding"].set_weights([target])

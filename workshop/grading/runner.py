@@ -612,7 +612,7 @@ class PendingCheck:
         self.source = source or ""
         if source is not None:  # written before the judge starts: the worker may load it at once
             self.copy.write_text(source, encoding="utf-8")
-        self._write_siblings(siblings)
+        place_siblings(self.module, self.private, siblings)
         # Verdicts come back on the judge's stdout and the run's settings go to its
         # stdin. Where descriptors can be handed down, the worker's stack dumps and
         # output have pipes of their own; elsewhere (Windows) a file and the
@@ -683,9 +683,6 @@ class PendingCheck:
         self.control.write((json.dumps(settings) + "\n").encode())
         self.control.flush()
 
-    def _write_siblings(self, siblings: dict[str, str] | None) -> None:
-        place_siblings(self.module, self.private, siblings)
-
     def go(
         self,
         source: str | None = None,
@@ -701,7 +698,7 @@ class PendingCheck:
         if source is not None:
             self.source = source
             self.copy.write_text(source, encoding="utf-8")
-        self._write_siblings(siblings)
+        place_siblings(self.module, self.private, siblings)
         digest = hashlib.sha256(self.source.encode("utf-8")).hexdigest()
         if display is not None:
             self.display = display
