@@ -41,12 +41,21 @@ def _setting(rng, shape=(3, 4), steps=4, scale=1.0):
 
 
 def _pair(result, names, function):
-    if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        raise AssertionError(
-            f"{function} returns {len(names)} values ({', '.join(names)}) as a tuple, got "
-            f"{type(result).__name__}{'' if not hasattr(result, '__len__') else f' of {len(result)}'}"
-        )
-    return [expect.numbers(r, f"{function}'s {n}") for r, n in zip(result, names, strict=True)]
+    """The values a step returns, with a sentence when it is not the tuple asked for."""
+    if isinstance(result, (tuple, list)) and len(result) == len(names):
+        return [expect.numbers(r, f"{function}'s {n}") for r, n in zip(result, names, strict=True)]
+    if result is None:
+        got = "None: it probably misses a `return`"
+    elif isinstance(result, (tuple, list)):
+        got = f"{len(result)} values"
+    elif hasattr(result, "shape"):
+        got = f"one array of shape {tuple(result.shape)}"
+    else:
+        got = type(result).__name__
+    raise AssertionError(
+        f"{function} returns {len(names)} values, `return {', '.join('new ' + n for n in names)}`"
+        f"; it returned {got}"
+    )
 
 
 def test_momentum_step_matches_keras(lesson, rng):
