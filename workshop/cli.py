@@ -1,4 +1,5 @@
-"""The `workshop` command: list, check, hint, run, watch, reset, env, data, verify, demo, report, grade."""
+"""The `workshop` command: list, check, hint, run, watch, reset, env, data, verify, demo, report,
+grade, serve, join, leave."""
 
 from __future__ import annotations
 
@@ -66,6 +67,9 @@ def _save_progress(result: runner.CheckResult, module: Module, file: str | None 
         progress.record_check(result, module.points, file)
     except OSError as exc:
         console.print(f"[yellow]warning:[/] your progress could not be saved: {escape(str(exc))}")
+    from workshop.room import client
+
+    client.report(result)  # the room's page, when joined: queued, sent by another process
 
 
 def _print_result(result: runner.CheckResult, module: Module, verbose: bool) -> None:
@@ -832,6 +836,80 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from workshop.room import server
+
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"--port: expected 1 to 65535, got {args.port}")
+    if not 0 < args.stuck_minutes <= 600:
+        raise ValueError(f"--stuck-minutes: expected 1 to 600, got {args.stuck_minutes}")
+    busy = server.port_free(args.host, args.port)
+    if busy:
+        console.print(
+            f"cannot listen on {args.host}:{args.port} ({busy}): is a server running already? "
+            "--port picks another",
+            markup=False,
+        )
+        return 2
+    db = Path(args.db) if args.db else progress.state_file().parent / "room.sqlite3"
+
+    def log(r: dict) -> None:
+        when = time.strftime("%H:%M:%S", time.localtime(r["received"]))
+        line = Text(f"{when} ")
+        line.append(r["attendee"], style="bold")
+        line.append(f" {r['module']} {r['outcome']} {r['passed']}/{r['total']}")
+        console.print(line)
+
+    room = server.RoomServer(db, stuck_minutes=args.stuck_minutes, renew=args.new_token, log=log)
+    local = args.host in ("127.0.0.1", "localhost", "::1")
+    shown = (
+        "127.0.0.1"
+        if local
+        else server.lan_address()
+        if args.host in ("0.0.0.0", "::")
+        else args.host
+    )
+    url = f"http://{shown}:{args.port}"
+    console.print(
+        f"[bold]Room server[/] on {url} (records kept in {escape(str(db))}; {room.stored} so far)",
+        soft_wrap=True,
+    )
+    # Whole lines, never wrapped: they are copied and pasted.
+    console.print(
+        f"Instructor page (keep this link to yourself): {url}/?key={room.key}",
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print("Attendees run:", markup=False)
+    console.print(
+        f'  workshop join {url} --token {room.token} --name "Your Name"',
+        markup=False,
+        soft_wrap=True,
+    )
+    if local:
+        console.print(
+            "[dim]Only this machine can reach it; `--host 0.0.0.0` opens it to the room's "
+            "network (see README, 'The room at a glance').[/]"
+        )
+    console.print("[dim]Ctrl-C stops it; started again, it keeps its records, token and key.[/]")
+    server.run(room, args.host, args.port)
+    return 0
+
+
+def cmd_join(args) -> int:
+    from workshop.room import client
+
+    console.print(client.join(args.url, args.token, attendee_name(args.name)), markup=False)
+    return 0
+
+
+def cmd_leave(args) -> int:
+    from workshop.room import client
+
+    console.print(client.leave(), markup=False)
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -959,6 +1037,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade without bubblewrap (trusting every submission; a loud warning)",
     )
     s.set_defaults(func=cmd_grade)
+
+    s = sub.add_parser(
+        "serve",
+        help="instructors: the room's live page (who is stuck where); prints the join line",
+    )
+    s.add_argument("--host", default="127.0.0.1", help="0.0.0.0 opens it to the room's network")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--db", help="the SQLite file (default .workshop/room.sqlite3)")
+    s.add_argument(
+        "--stuck-minutes",
+        type=float,
+        default=10.0,
+        help="highlight whoever is on the same failure this long (default 10)",
+    )
+    s.add_argument(
+        "--new-token",
+        action="store_true",
+        help="new room token and instructor key (attendees must join again)",
+    )
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("join", help="send each check's outcome (never your code) to the room")
+    s.add_argument("url", help="the server's address from the join line, e.g. http://10.0.0.5:8765")
+    s.add_argument("--token", required=True, help="the room token from the join line")
+    s.add_argument("--name", help="your name on the page (default $WORKSHOP_NAME or your login)")
+    s.set_defaults(func=cmd_join)
+
+    s = sub.add_parser("leave", help="stop sending checks to the room")
+    s.set_defaults(func=cmd_leave)
     return p
 
 

@@ -114,8 +114,34 @@ def _read_previous(out: Path, modules: list[Module]) -> dict[str, dict]:
         return {}
     for row in reader:
         if all(row.get(m.id) for m in modules) and row.get("files_sha256"):
+            row["attendee"] = _uncell(row["attendee"])
             rows[row["attendee"]] = row
     return rows
+
+
+def _cell(value):
+    """A text cell a spreadsheet would run as a formula (=, +, -, @) gets a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _uncell(value: str) -> str:
+    return (
+        value[1:] if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@", "\t", "\r") else value
+    )
+
+
+def write_rows(fh, modules: list[Module], rows: list[dict]) -> None:
+    """The CSV (header, then rows by attendee) to an open text file.
+
+    Attendee names and reasons come from attendees: a name such as
+    `=HYPERLINK(...)` is written as text, never as a spreadsheet formula.
+    """
+    writer = csv.DictWriter(fh, fieldnames=columns(modules))
+    writer.writeheader()
+    for row in sorted(rows, key=lambda r: r["attendee"]):
+        writer.writerow({k: _cell(v) for k, v in row.items()})
 
 
 def write_csv(out: Path, modules: list[Module], rows: list[dict]) -> None:
@@ -124,10 +150,7 @@ def write_csv(out: Path, modules: list[Module], rows: list[dict]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns(modules))
-            writer.writeheader()
-            for row in sorted(rows, key=lambda r: r["attendee"]):
-                writer.writerow(row)
+            write_rows(fh, modules, rows)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, out)

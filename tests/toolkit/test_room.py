@@ -1,0 +1,482 @@
+"""The room's live page: records checked field by field, a room of 60 over a restart, the client.
+
+The server runs as `workshop serve` does (its own process, loopback only);
+the page is tested in test_room_page.py with a real browser.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.toolkit.conftest import project_env
+from workshop import ROOT
+from workshop.catalog import load_catalog
+from workshop.grading import grade, runner
+from workshop.room import client, records, simulate
+from workshop.room.store import Room
+
+MODULES = load_catalog()
+IDS = {m.id for m in MODULES}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`workshop serve` in its own process, with the token and key read from what it prints."""
+
+    def __init__(self, db: Path, port: int | None = None, *extra: str):
+        self.db, self.port, self.extra = db, port or free_port(), extra
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.output = ""
+
+    def start(self) -> Server:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workshop.cli", "serve", "--port", str(self.port)]
+            + ["--db", str(self.db), *self.extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ, COLUMNS="80"),
+        )
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        self.output = "".join(lines)
+        join = re.search(r"workshop join (\S+) --token (\S+) --name", self.output)
+        key = re.search(r"\?key=(\S+)", self.output)
+        assert join and key, f"no join line in:\n{self.output}"
+        self.token, self.key = join.group(2), key.group(1)
+        assert join.group(1) == self.url
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"{self.url}/api/health", timeout=1).close()
+                return self
+            time.sleep(0.1)
+        raise AssertionError(f"the server did not answer:\n{self.output}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.proc.stdout.close()
+
+    def post(
+        self, payload, token: str | None = None, raw: bytes | None = None, path="/api/records"
+    ):
+        data = raw if raw is not None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method="POST",
+            headers={"Authorization": f"Bearer {self.token if token is None else token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def get(self, path: str, key: str | None = None):
+        request = urllib.request.Request(
+            self.url + path, headers={"X-Room-Key": self.key if key is None else key}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def state(self) -> dict:
+        status, text = self.get("/api/state")
+        assert status == 200, text
+        return json.loads(text)
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path / "room.sqlite3").start()
+    yield s
+    s.stop()
+
+
+def good(**changes) -> dict:
+    m = next(m for m in MODULES if m.id == "ex03_xor_network")
+    r = simulate.record("ada", m, runner.FAILED, 2, 5, "b must become b + e.", "test_update")
+    r.update(changes)
+    return r
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_a_record_is_outcome_only_never_code():
+    result = runner.CheckResult(
+        "ex01_perceptron",
+        runner.FAILED,
+        "Checked notebooks/exercises/ex01_perceptron.ipynb (newer than the .py).\n"
+        "predict(w, b, x) returned 1 for x = [0, 0]; expected 0. Then more detail.\n"
+        "    def predict(w, b, x):  # the attendee's code\n",
+        passed=3,
+        total=6,
+        duration=1.23,
+        tests={"test_a": "passed", "test_predict": "failed"},
+    )
+    r = records.from_result(result, "ada")
+    assert set(r) == set(records.FIELDS)
+    assert r["message"] == "predict(w, b, x) returned 1 for x = [0, 0]; expected 0."
+    assert r["check"] == "test_predict" and (r["passed"], r["total"]) == (3, 6)
+    assert "def predict" not in json.dumps(r)
+    assert records.validate(r, IDS)["attendee"] == "ada"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"id": "not-hex"}, "id:"),
+        ({"module": "ex99_nothing"}, "module:"),
+        ({"module": ["ex01_perceptron"]}, "module:"),
+        ({"outcome": "won"}, "outcome:"),
+        ({"passed": -1}, "passed:"),
+        ({"passed": 6, "total": 5}, "passed:"),
+        ({"passed": True}, "passed:"),
+        ({"total": 10**9}, "total:"),
+        ({"passed": 1.5}, "passed:"),
+        ({"outcome": "passed", "passed": 1, "total": 5}, "outcome:"),
+        ({"message": "x" * 301}, "message:"),
+        ({"message": "ok\x1b[31m red"}, "message:"),
+        ({"message": None}, "message:"),
+        ({"check": 7}, "check:"),
+        ({"attendee": ""}, "attendee:"),
+        ({"attendee": "   "}, "attendee:"),
+        ({"attendee": "a" * 65}, "attendee:"),
+        ({"attendee": "evil\u202egnp.exe"}, "attendee:"),
+        ({"attendee": "two\nlines"}, "attendee:"),
+        ({"attendee": 42}, "attendee:"),
+        ({"duration": math.nan}, "duration:"),
+        ({"duration": math.inf}, "duration:"),
+        ({"duration": -1}, "duration:"),
+        ({"duration": "1.5"}, "duration:"),
+        ({"time": "yesterday"}, "time:"),
+        ({"time": "2026-11-23T10:00:00"}, "time:"),
+        ({"code": "def predict(): ..."}, "unexpected fields"),
+    ],
+)
+def test_every_bad_field_is_refused_by_name(changes, field):
+    with pytest.raises(records.RecordError) as info:
+        records.validate(good(**changes), IDS)
+    assert str(info.value).startswith(field), str(info.value)
+    assert "expected" in str(info.value)
+
+
+def test_names_and_messages_are_kept_as_written_hostile_or_not():
+    for name in ("<script>alert(1)</script>", "Zoë Ölçer", "李雷", "O'Brien", "=1+1"):
+        assert records.validate(good(attendee=name), IDS)["attendee"] == name
+    clean = records.validate(good(message="line one\nline two\tend"), IDS)
+    assert clean["message"] == "line one line two end"
+
+
+# --------------------------------------------------------------------------- the room's view
+
+
+def _add(room: Room, attendee: str, module: str, outcome: str, at: float, check="test_x", **kw):
+    passed = kw.pop("passed", 5 if outcome == runner.PASSED else 1)
+    room.add(
+        {
+            "attendee": attendee,
+            "module": module,
+            "outcome": outcome,
+            "passed": passed,
+            "total": 5,
+            "message": kw.pop("message", f"{check} failed."),
+            "check": None if outcome == runner.PASSED else check,
+            "received": at,
+        }
+    )
+
+
+def test_the_view_counts_troubles_stuck_and_done():
+    room = Room(MODULES, stuck_minutes=10)
+    ex1, ex2 = "ex01_perceptron", "ex02_linear_regression"
+    t0 = 1_000_000.0
+    for i, name in enumerate(["a", "b", "c"]):
+        _add(room, name, ex1, runner.FAILED, t0 + i, "test_update", message="b must become b + e.")
+    _add(room, "d", ex1, runner.FAILED, t0, "test_predict")
+    # a: re-checks the same failure for 12 minutes: stuck. b: checked once (thinking, not stuck).
+    _add(room, "a", ex1, runner.FAILED, t0 + 720, "test_update", message="b must become b + e.")
+    # c: the same failure for 12 minutes, but moved on to ex02 since: not stuck on ex01.
+    _add(room, "c", ex1, runner.FAILED, t0 + 700, "test_update", message="b must become b + e.")
+    _add(room, "c", ex2, runner.NOT_STARTED, t0 + 710, None)
+    # d: passes, then breaks it again while experimenting: still done.
+    _add(room, "d", ex1, runner.PASSED, t0 + 100)
+    _add(room, "d", ex1, runner.FAILED, t0 + 200, "test_predict")
+
+    now = t0 + 730
+    snap = room.snapshot(now)
+    cells = {a["name"]: a["cells"] for a in snap["attendees"]}
+    assert cells["a"][ex1]["stuck"] == pytest.approx(730 / 60, abs=0.1)
+    assert cells["b"][ex1]["stuck"] == 0 and cells["c"][ex1]["stuck"] == 0
+    assert cells["d"][ex1]["done"] and cells["d"][ex1]["stuck"] == 0
+    m1 = next(m for m in snap["modules"] if m["id"] == ex1)
+    assert (m1["done"], m1["trying"]) == (1, 3)
+    top = m1["troubles"][0]
+    assert (top["count"], top["check"], top["message"]) == (
+        3,
+        "test_update",
+        "b must become b + e.",
+    )
+    assert [t["check"] for t in m1["troubles"]] == ["test_update"]  # d's failure is done
+    assert snap["timeline"][-1][1:] == [1, 4]  # 1 module passed, 4 attendees
+
+    rows = list(csv.DictReader(io.StringIO(room.csv_text())))
+    assert list(rows[0]) == grade.columns(MODULES)
+    by_name = {r["attendee"]: r for r in rows}
+    assert by_name["d"][ex1] == "passed" and by_name["d"]["points"] == str(MODULES[1].points)
+    assert "last check failed" in by_name["d"][f"{ex1}_reason"]
+    assert by_name["a"][ex1] == "failed" and by_name["a"]["ex00_gpu_setup"] == grade.MISSING
+
+
+def test_the_csv_never_hands_a_spreadsheet_a_formula():
+    room = Room(MODULES)
+    _add(
+        room,
+        '=HYPERLINK("http://x")',
+        "ex01_perceptron",
+        runner.FAILED,
+        1.0,
+        message="-1 is wrong.",
+    )
+    row = next(csv.DictReader(io.StringIO(room.csv_text())))
+    assert row["attendee"] == '\'=HYPERLINK("http://x")'
+    assert row["ex01_perceptron_reason"] == "'-1 is wrong."
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def test_refuses_what_it_should_and_stores_the_rest(server):
+    s = server
+    assert s.post(good(), token="wrong-token-123")[0] == 401
+    assert s.post(good(), token="")[0] == 401
+    assert s.post(good(), raw=b"{not json")[0] == 400
+    assert s.post(good(), raw=b"\xff\xfe")[0] == 400
+    assert s.post(None, raw=json.dumps([good(message="x" * 300)] * 200).encode())[0] == 413
+    status, answer = s.post([good() for _ in range(records.MAX_BATCH + 1)])
+    assert status == 400 and "expected 1 to 50 records" in answer["error"]
+    status, answer = s.post([good(), good(attendee="someone else")])
+    assert status == 400 and "one attendee" in answer["error"]
+    assert s.post([])[0] == 400
+    assert s.post("a string")[0] == 400
+    status, answer = s.post(good(passed=9, total=5))
+    assert status == 400 and answer["rejected"][0]["error"].startswith("passed:")
+
+    # A batch with one bad record: the others are stored, the bad one named.
+    batch = [good(), good(outcome="won"), good()]
+    status, answer = s.post(batch)
+    assert status == 200 and answer["stored"] == 2
+    assert answer["rejected"] == [{"index": 1, "error": answer["rejected"][0]["error"]}]
+    # The same record again (a retry after a lost answer) is stored once.
+    status, answer = s.post(batch[0])
+    assert (status, answer["stored"], answer["duplicates"]) == (200, 0, 1)
+
+    hostile = "<script>alert(1)</script>"
+    assert s.post(good(attendee=hostile))[0] == 200
+    state = s.state()
+    assert state["records"] == 3
+    assert {a["name"] for a in state["attendees"]} == {"ada", hostile}
+
+    # The instructor's side needs the key; the page's link sets it as a cookie.
+    for path in ("/", "/api/state", "/export.csv", "/events"):
+        assert s.get(path, key="")[0] == 401
+        assert s.get(path, key="not-the-key")[0] == 401
+    assert s.get("/static/room.js", key="")[0] == 200  # code, no data
+    status, text = s.get("/export.csv")
+    assert status == 200 and list(csv.reader(io.StringIO(text)))[0] == grade.columns(MODULES)
+    assert s.post({"attendee": "ada"}, path="/api/hello")[0] == 200
+    assert s.post({"attendee": "ada"}, token="nope-nope-nope", path="/api/hello")[0] == 401
+
+
+def test_rate_limit_per_attendee(server):
+    from workshop.room.server import BURST
+
+    codes = [server.post([good() for _ in range(10)])[0] for _ in range(BURST // 10 + 1)]
+    assert codes[: BURST // 10] == [200] * (BURST // 10) and codes[-1] == 429
+    assert server.post(good(attendee="neighbour"))[0] == 200  # one attendee, not the room
+
+
+@pytest.mark.timeout(240)
+def test_sixty_attendees_twenty_checks_each_through_a_restart(tmp_path):
+    """1,200 records from 60 attendees at once; the server restarts half-way; nothing lost."""
+    room = simulate.room(60, 20, MODULES, seed=3)
+    server = Server(tmp_path / "room.sqlite3").start()
+    token, key, port = server.token, server.key, server.port
+    sent = {name: 0 for name in room}
+
+    def attendee(name: str, upto: int) -> None:
+        # What client.flush does: one request per check, retried while the server is away.
+        for r in room[name][sent[name] : upto]:
+            for _ in range(200):
+                try:
+                    status, _answer = server.post(r)
+                except OSError:
+                    status = 0
+                if status == 200:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError(f"{name}'s record was never stored")
+            sent[name] += 1
+
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        list(pool.map(lambda n: attendee(n, 10), room))
+        # Restart while the second half is being sent: the senders retry meanwhile.
+        futures = [pool.submit(attendee, n, 20) for n in room]
+        server.stop()
+        restarted = Server(tmp_path / "room.sqlite3", port).start()
+        server.proc = restarted.proc
+        for f in futures:
+            f.result()
+    try:
+        assert (restarted.token, restarted.key) == (token, key)  # attendees need not join again
+        before = int(re.search(r"; (\d+) so far", restarted.output).group(1))
+        assert 600 <= before < 1200, "the restart was not in the middle of the sending"
+        state = restarted.state()
+        assert state["records"] == 60 * 20
+        expected = {
+            n: len({r["module"] for r in rs if r["outcome"] == "passed"}) for n, rs in room.items()
+        }
+        assert {a["name"]: a["done"] for a in state["attendees"]} == expected
+        hostile = next(a for a in state["attendees"] if a["name"].startswith("<script>"))
+        assert hostile["name"] == "<script>alert(1)</script>"
+    finally:
+        restarted.stop()
+    assert port == restarted.port
+
+
+# --------------------------------------------------------------------------- the client
+
+
+@pytest.fixture
+def attendee_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_STATE_DIR", str(tmp_path / "attendee"))
+    return tmp_path / "attendee"
+
+
+def _result(status=runner.NOT_STARTED) -> runner.CheckResult:
+    return runner.CheckResult(
+        "ex01_perceptron", status, "The TODO in predict is still there.", 0, 6
+    )
+
+
+def test_client_queues_while_the_server_is_away_and_sends_later(tmp_path, attendee_state):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    message = client.join(url, "a-token-that-works-later", "ada")
+    assert "cannot be reached now" in message and client.joined()["name"] == "ada"
+    assert client.report(_result(), spawn=False)
+    assert client.report(_result(runner.FAILED), spawn=False)
+    naps = []
+    assert client.flush(retries=(0.01, 0.01), sleep=naps.append) == 0
+    assert naps == [0.01, 0.01]  # gave up after its retries: the records stay queued
+    assert len(client._read_queue()) == 2
+
+    server = Server(tmp_path / "room.sqlite3", port).start()
+    try:
+        # The token printed by the server is the one to join with; the old one is refused.
+        with pytest.raises(ValueError, match="refused the token"):
+            client.join(url, "a-token-that-works-later", "ada")
+        assert "joined the room" in client.join(url, server.token, "ada")
+        assert client.flush() == 2
+        assert client._read_queue() == []
+        state = server.state()
+        assert state["records"] == 2
+        cell = state["attendees"][0]["cells"]["ex01_perceptron"]
+        assert (cell["outcome"], cell["checks"]) == (runner.FAILED, 2)
+        assert "left the room" in client.leave()
+        assert client.joined() is None and not client.report(_result(), spawn=False)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("url", "token", "name", "why"),
+    [
+        ("ftp://host:1", "abcdefgh", "ada", "expected the server's address"),
+        ("http://host:99999", "abcdefgh", "ada", "port"),
+        ("http://host:8765/api", "abcdefgh", "ada", "no path"),
+        ("http://host:8765", "short", "ada", "token"),
+        ("http://host:8765", "abcdefgh", "", "attendee"),
+    ],
+)
+def test_join_refuses_bad_input(attendee_state, url, token, name, why):
+    with pytest.raises(ValueError, match=why):
+        client.join(url, token, name)
+    assert client.joined() is None
+
+
+@pytest.mark.timeout(120)
+def test_workshop_check_tells_the_room(project, tmp_path):
+    """A real `workshop check` of an untouched stub reaches the page; the code never does."""
+    server = Server(tmp_path / "room.sqlite3").start()
+    env = project_env(project, COLUMNS="120")
+    try:
+        run = [sys.executable, "-m", "workshop.cli"]
+        joined = subprocess.run(
+            [*run, "join", server.url, "--token", server.token, "--name", "Zoë"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert joined.returncode == 0 and "joined the room" in joined.stdout, joined.stdout
+        checked = subprocess.run(
+            [*run, "check", "1"], env=env, capture_output=True, text=True, cwd=ROOT, timeout=90
+        )
+        assert "NOT STARTED" in checked.stdout, checked.stdout
+        for _ in range(100):  # the sender is a separate process: give it a moment
+            state = server.state()
+            if state["records"]:
+                break
+            time.sleep(0.2)
+        (person,) = state["attendees"]
+        cell = person["cells"]["ex01_perceptron"]
+        assert person["name"] == "Zoë" and cell["outcome"] == runner.NOT_STARTED
+        assert "TODO" in cell["message"] and "\n" not in cell["message"]
+        stub = (project / "exercises" / "ex01_perceptron.py").read_text()
+        assert not any(
+            line.strip() in cell["message"] for line in stub.splitlines() if len(line.strip()) > 30
+        )
+    finally:
+        server.stop()

@@ -1,0 +1,346 @@
+"""`workshop serve`: the room's server (Starlette on uvicorn) and the instructor's page.
+
+Two secrets, both kept in the SQLite file so a restart changes neither:
+- the room token, printed in the join line: attendees' machines need it to
+  send records (POST /api/records); without it a request is refused;
+- the instructor key, in the page's link: the page, its live updates and the
+  CSV export need it (the page shows everyone's progress; attendees have the
+  room token, not the key). Opening the link stores the key in a cookie and
+  drops it from the address bar.
+
+Every record is checked field by field (records.py), requests are capped in
+size and rate-limited per attendee, and the page writes every value as text
+(never as HTML) under a Content-Security-Policy that runs no inline script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+from sse_starlette import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from workshop.catalog import Module, load_catalog
+from workshop.room import records
+from workshop.room.store import Room, Store, load
+
+STATIC = Path(__file__).with_name("static")
+COOKIE = "workshop_room_key"
+MAX_BODY = 64 * 1024  # bytes in one request: 50 records of the largest size fit
+MAX_ATTENDEES = 1000
+MAX_RECORDS = 500_000
+BURST = 60  # records an attendee may send at once (a `workshop check` of all sends 13)
+REFILL = 1.0  # ... and then one more per second
+PUSH_EVERY = 0.25  # seconds between two updates of the page at most
+REFRESH_EVERY = 20.0  # the page is sent a fresh state at least this often ("stuck for")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class Bucket:
+    """Token bucket: `burst` records at once, then `refill` per second."""
+
+    def __init__(self, burst: float, refill: float):
+        self.burst, self.refill = burst, refill
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self, n: int) -> float:
+        """0 when n records may go now; otherwise the seconds to wait."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.refill)
+        self.stamp = now
+        if n <= self.tokens:
+            self.tokens -= n
+            return 0.0
+        return (n - self.tokens) / self.refill
+
+
+class RoomServer:
+    """The room's state shared by the routes: the file, the view, the page's listeners."""
+
+    def __init__(
+        self,
+        db: Path,
+        modules: list[Module] | None = None,
+        stuck_minutes: float = 10.0,
+        renew: bool = False,
+        log=None,
+    ):
+        self.modules = modules if modules is not None else load_catalog()
+        self.module_ids = {m.id for m in self.modules}
+        self.store = Store(db)
+        self.token = self.store.secret("room_token", renew)
+        self.key = self.store.secret("instructor_key", renew)
+        self.room: Room = load(self.store, self.modules, stuck_minutes)
+        self.stored = self.store.count()
+        self.buckets: dict[str, Bucket] = {}
+        self.listeners: set[asyncio.Queue] = set()
+        self.changed = asyncio.Event()
+        self.log = log
+
+    # ------------------------------------------------------------------ secrets
+
+    def is_instructor(self, request: Request) -> bool:
+        given = (
+            request.cookies.get(COOKIE)
+            or request.headers.get("x-room-key")
+            or request.query_params.get("key")
+            or ""
+        )
+        return hmac.compare_digest(given.encode(), self.key.encode())
+
+    def is_attendee(self, request: Request) -> bool:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), self.token.encode()
+        )
+
+    # ------------------------------------------------------------------ records
+
+    async def body(self, request: Request):
+        """The request's JSON, refusing more than MAX_BODY bytes before reading them all."""
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+            return None, _error(413, f"expected at most {MAX_BODY} bytes, got {declared}")
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_BODY:
+                return None, _error(413, f"expected at most {MAX_BODY} bytes, got more")
+        try:
+            return json.loads(data.decode("utf-8")), None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return None, _error(400, f"expected a JSON body, got text that is not JSON: {exc}")
+
+    async def post_records(self, request: Request) -> Response:
+        if not self.is_attendee(request):
+            return _error(401, "expected the room token (Authorization: Bearer <token>)")
+        payload, problem = await self.body(request)
+        if problem is not None:
+            return problem
+        batch = payload if isinstance(payload, list) else [payload]
+        if not 1 <= len(batch) <= records.MAX_BATCH:
+            return _error(400, f"expected 1 to {records.MAX_BATCH} records, got {len(batch)}")
+        names = {r.get("attendee") if isinstance(r, dict) else None for r in batch}
+        if len(names) != 1:
+            return _error(400, "expected the records of one attendee per request")
+        try:
+            attendee = records.check_name(names.pop())
+        except records.RecordError as exc:
+            return _error(400, str(exc))
+        if attendee not in self.room.cells and len(self.room.cells) >= MAX_ATTENDEES:
+            return _error(403, f"the room is full ({MAX_ATTENDEES} attendees)")
+        if self.stored + len(batch) > MAX_RECORDS:
+            return _error(507, f"the room holds {MAX_RECORDS} records and is full")
+        bucket = self.buckets.setdefault(attendee, Bucket(BURST, REFILL))
+        wait = bucket.take(len(batch))
+        if wait:
+            response = _error(429, f"too many records from {attendee}: wait {wait:.0f} s")
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
+        good, rejected = [], []
+        for i, record in enumerate(batch):
+            try:
+                good.append(records.validate(record, self.module_ids))
+            except records.RecordError as exc:
+                rejected.append({"index": i, "error": str(exc)})
+        if not good:
+            return JSONResponse({"stored": 0, "duplicates": 0, "rejected": rejected}, 400)
+        new = self.store.add(good, time.time())
+        self.stored += len(new)
+        for r in new:
+            self.room.add(r)
+            if self.log:
+                self.log(r)
+        if new:
+            self.changed.set()
+        return JSONResponse(
+            {"stored": len(new), "duplicates": len(good) - len(new), "rejected": rejected}
+        )
+
+    async def hello(self, request: Request) -> Response:
+        """`workshop join` asks whether the token is right before it saves it."""
+        if not self.is_attendee(request):
+            return _error(401, "expected the room token (Authorization: Bearer <token>)")
+        payload, problem = await self.body(request)
+        if problem is not None:
+            return problem
+        try:
+            name = records.check_name(
+                payload.get("attendee") if isinstance(payload, dict) else None
+            )
+        except records.RecordError as exc:
+            return _error(400, str(exc))
+        return JSONResponse({"ok": True, "attendee": name, "modules": len(self.modules)})
+
+    # ------------------------------------------------------------------ the page
+
+    async def page(self, request: Request) -> Response:
+        if "key" in request.query_params:
+            if not self.is_instructor(request):
+                return _refused()
+            response = RedirectResponse("/", status_code=303)  # the key leaves the address bar
+            response.set_cookie(COOKIE, self.key, httponly=True, samesite="strict", path="/")
+            return response
+        if not self.is_instructor(request):
+            return _refused()
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    async def state(self, request: Request) -> Response:
+        if not self.is_instructor(request):
+            return _refused()
+        return JSONResponse(self.room.snapshot())
+
+    async def export(self, request: Request) -> Response:
+        if not self.is_instructor(request):
+            return _refused()
+        stamp = time.strftime("%Y%m%d-%H%M")
+        return Response(
+            self.room.csv_text(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="room-{stamp}.csv"'},
+        )
+
+    async def events(self, request: Request) -> Response:
+        if not self.is_instructor(request):
+            return _refused()
+        queue: asyncio.Queue = asyncio.Queue(maxsize=1)
+        self.listeners.add(queue)
+
+        async def stream():
+            try:
+                yield {"event": "state", "data": json.dumps(self.room.snapshot())}
+                while True:
+                    yield {"event": "state", "data": await queue.get()}
+            finally:
+                self.listeners.discard(queue)
+
+        return EventSourceResponse(stream(), ping=15)
+
+    async def pusher(self) -> None:
+        """Send the page a new state after changes (at most every PUSH_EVERY seconds)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), REFRESH_EVERY)
+            self.changed.clear()
+            if self.listeners:
+                data = json.dumps(self.room.snapshot())
+                for queue in list(self.listeners):
+                    with contextlib.suppress(asyncio.QueueEmpty):
+                        queue.get_nowait()  # a slow page gets the newest state, not a backlog
+                    queue.put_nowait(data)
+            await asyncio.sleep(PUSH_EVERY)
+
+    def app(self):
+        @contextlib.asynccontextmanager
+        async def lifespan(_app):
+            task = asyncio.create_task(self.pusher())
+            try:
+                yield
+            finally:
+                task.cancel()
+                self.store.close()
+
+        app = Starlette(
+            routes=[
+                Route("/", self.page),
+                Route("/events", self.events),
+                Route("/export.csv", self.export),
+                Route("/api/state", self.state),
+                Route("/api/records", self.post_records, methods=["POST"]),
+                Route("/api/hello", self.hello, methods=["POST"]),
+                Route("/api/health", lambda _r: JSONResponse({"ok": True})),
+                Mount("/static", StaticFiles(directory=STATIC)),
+            ],
+            lifespan=lifespan,
+        )
+
+        return SecurityHeaders(app)
+
+
+class SecurityHeaders:
+    """ASGI middleware: every answer carries SECURITY_HEADERS (the event stream included)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _refused() -> Response:
+    return PlainTextResponse(
+        "This is the instructor's page of a workshop room. Open the link `workshop serve` "
+        "printed: it carries the instructor key.\n",
+        status_code=401,
+    )
+
+
+def lan_address() -> str:
+    """This machine's address on the room's network (no packet is sent), else its name."""
+    import socket
+
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("10.255.255.255", 1))  # UDP: picks the outgoing interface, sends nothing
+        return s.getsockname()[0]
+    return socket.gethostname()
+
+
+def port_free(host: str, port: int) -> str | None:
+    """None when the server can listen there; otherwise why not, in words."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def run(server: RoomServer, host: str, port: int) -> None:
+    """Serve until Ctrl-C (uvicorn: one process, asyncio; its own log only for warnings)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        server.app(), host=host, port=port, log_level="warning", access_log=False
+    )
+    uvicorn.Server(config).run()
