@@ -2,7 +2,7 @@
 
     python scripts/bench.py                 # everything (about 15-20 minutes on 2 CPU cores)
     python scripts/bench.py --only mnist    # one section: grading, grade, mnist, text, rnn,
-                                            # word2vec, gpu
+                                            # word2vec, gpu, room
     python scripts/bench.py --quick         # smaller budgets, to check the script itself
 
 Every timing is reported next to a baseline measured in the same run (the
@@ -529,6 +529,65 @@ def bench_gpu(quick: bool) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- room
+
+
+def bench_room(quick: bool) -> dict:
+    """`workshop serve`: records stored per second, against SQLite alone in the same run."""
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workshop.room import simulate
+    from workshop.room.store import Store
+
+    modules = load_catalog()
+    attendees, checks = (20, 10) if quick else (60, 50)
+    room = simulate.room(attendees, checks, modules, seed=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Baseline: the same records straight into SQLite, one transaction each, no HTTP.
+        store = Store(Path(tmp) / "plain.sqlite3")
+        flat = [r for rs in room.values() for r in rs]
+        start = time.perf_counter()
+        for r in flat:
+            store.add([{**r}], time.time())
+        plain = len(flat) / (time.perf_counter() - start)
+        store.close()
+        _line(f"  baseline, SQLite alone: {plain:,.0f} records/s (one commit per record)")
+
+        results = {"sqlite_records_per_s": plain}
+        for label, batch in (("one record per request, as checks send", 1), ("batches of 50", 50)):
+            server = simulate.Server(Path(tmp) / f"room-{batch}.sqlite3").start()
+            try:
+
+                def send(rs, server=server, batch=batch):
+                    for i in range(0, len(rs), batch):
+                        status, _ = server.post(rs[i : i + batch] if batch > 1 else rs[i])
+                        assert status == 200, status
+
+                fresh = {
+                    n: [{**r, "id": os.urandom(16).hex()} for r in rs] for n, rs in room.items()
+                }
+                start = time.perf_counter()
+                with ThreadPoolExecutor(16) as pool:
+                    list(pool.map(send, fresh.values()))
+                seconds = time.perf_counter() - start
+                stored = server.state()["records"]
+            finally:
+                server.stop()
+            rate = stored / seconds
+            key = "single" if batch == 1 else "batched"
+            results[f"{key}_records_per_s"] = rate
+            _line(
+                f"  server, {label}: {stored} records from {attendees} attendees in "
+                f"{seconds:.1f} s = {rate:,.0f} records/s ({rate / plain:.2f} x SQLite alone)"
+            )
+    # A room of 30 checking once a minute sends 0.5 records/s.
+    _line(
+        f"  a room of 30 checking every minute sends 0.5 records/s: {results['single_records_per_s'] / 0.5:,.0f} x headroom"
+    )
+    return results
+
+
 SECTIONS = {
     "grading": bench_grading,
     "grade": bench_grade,
@@ -537,6 +596,7 @@ SECTIONS = {
     "rnn": bench_rnn,
     "word2vec": bench_word2vec,
     "gpu": bench_gpu,
+    "room": bench_room,
 }
 
 

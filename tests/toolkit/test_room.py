@@ -7,21 +7,14 @@ the page is tested in test_room_page.py with a real browser.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import csv
 import io
 import json
 import math
-import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -30,99 +23,11 @@ from workshop import ROOT
 from workshop.catalog import load_catalog
 from workshop.grading import grade, runner
 from workshop.room import client, records, simulate
+from workshop.room.simulate import Server, free_port
 from workshop.room.store import Room
 
 MODULES = load_catalog()
 IDS = {m.id for m in MODULES}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`workshop serve` in its own process, with the token and key read from what it prints."""
-
-    def __init__(self, db: Path, port: int | None = None, *extra: str):
-        self.db, self.port, self.extra = db, port or free_port(), extra
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = None
-        self.output = ""
-
-    def start(self) -> Server:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workshop.cli", "serve", "--port", str(self.port)]
-            + ["--db", str(self.db), *self.extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=dict(os.environ, COLUMNS="80"),
-        )
-        lines = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        self.output = "".join(lines)
-        join = re.search(r"workshop join (\S+) --token (\S+) --name", self.output)
-        key = re.search(r"\?key=(\S+)", self.output)
-        assert join and key, f"no join line in:\n{self.output}"
-        self.token, self.key = join.group(2), key.group(1)
-        assert join.group(1) == self.url
-        for _ in range(100):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(f"{self.url}/api/health", timeout=1).close()
-                return self
-            time.sleep(0.1)
-        raise AssertionError(f"the server did not answer:\n{self.output}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.proc.stdout.close()
-
-    def post(
-        self, payload, token: str | None = None, raw: bytes | None = None, path="/api/records"
-    ):
-        data = raw if raw is not None else json.dumps(payload).encode()
-        request = urllib.request.Request(
-            self.url + path,
-            data=data,
-            method="POST",
-            headers={"Authorization": f"Bearer {self.token if token is None else token}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"{}")
-
-    def get(self, path: str, key: str | None = None):
-        request = urllib.request.Request(
-            self.url + path, headers={"X-Room-Key": self.key if key is None else key}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def state(self) -> dict:
-        status, text = self.get("/api/state")
-        assert status == 200, text
-        return json.loads(text)
 
 
 @pytest.fixture

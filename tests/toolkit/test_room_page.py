@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.toolkit.test_room import MODULES, Server
+from tests.toolkit.test_room import MODULES
 from workshop import ROOT
 from workshop.grading import runner
 from workshop.room import simulate
+from workshop.room.simulate import Server
 from workshop.room.store import Store
 
 CHROMIUM = os.environ.get("WORKSHOP_CHROMIUM") or next(

@@ -1,15 +1,31 @@
-"""A simulated room: attendees working through the modules, as records (tests, bench, previews).
+"""A simulated room for the tests and the benchmark: attendees' records, and a server to send them to.
 
 Each attendee takes the modules in order; on each, a few failing checks
 (drawn from a handful of slips, the same ones for many people, as in a real
 room) and then a pass. Records are what `workshop check` would send.
+`Server` runs `workshop serve` in its own process, as an instructor would,
+and reads the token and key from the lines it prints.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import json
+import os
 import random
+import re
 import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from workshop.catalog import Module
 from workshop.grading import runner
@@ -81,3 +97,94 @@ def room(attendees: int, checks: int, modules: list[Module], seed: int = 0) -> d
     names = ["Zoë Ölçer", "李雷", "O'Brien", "<script>alert(1)</script>", "=HYPERLINK(1)"]
     names = [*names[: max(0, attendees)], *(f"attendee-{i:03d}" for i in range(attendees))]
     return {n: attendee_checks(n, modules, checks, rng) for n in names[:attendees]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`workshop serve` in its own process, with the token and key read from what it prints."""
+
+    def __init__(self, db: Path, port: int | None = None, *extra: str):
+        self.db, self.port, self.extra = db, port or free_port(), extra
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.output = ""
+
+    def start(self) -> Server:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workshop.cli", "serve", "--port", str(self.port)]
+            + ["--db", str(self.db), *self.extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ, COLUMNS="80"),
+        )
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        self.output = "".join(lines)
+        # Keep reading what it prints (a line per record): a full pipe would stop the server.
+        self.log: collections.deque = collections.deque(maxlen=2000)
+        stream = self.proc.stdout
+        threading.Thread(target=lambda: self.log.extend(stream), daemon=True).start()
+        join = re.search(r"workshop join (\S+) --token (\S+) --name", self.output)
+        key = re.search(r"\?key=(\S+)", self.output)
+        assert join and key, f"no join line in:\n{self.output}"
+        self.token, self.key = join.group(2), key.group(1)
+        assert join.group(1) == self.url
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"{self.url}/api/health", timeout=1).close()
+                return self
+            time.sleep(0.1)
+        raise AssertionError(f"the server did not answer:\n{self.output}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def post(
+        self, payload, token: str | None = None, raw: bytes | None = None, path="/api/records"
+    ):
+        data = raw if raw is not None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method="POST",
+            headers={"Authorization": f"Bearer {self.token if token is None else token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def get(self, path: str, key: str | None = None):
+        request = urllib.request.Request(
+            self.url + path, headers={"X-Room-Key": self.key if key is None else key}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def state(self) -> dict:
+        status, text = self.get("/api/state")
+        assert status == 200, text
+        return json.loads(text)
