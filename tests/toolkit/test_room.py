@@ -233,6 +233,21 @@ def test_refuses_what_it_should_and_stores_the_rest(server):
     assert s.post({"attendee": "ada"}, token="nope-nope-nope", path="/api/hello")[0] == 401
 
 
+def test_nobody_can_send_checks_under_a_neighbours_name(server):
+    """A name belongs to the machine that joined with it: a neighbour cannot turn it red."""
+    assert server.post(good(attendee="ada"))[0] == 200  # ada's machine joins, sends
+    impostor = "f" * 32
+    status, answer = server.post({"attendee": "ada"}, path="/api/hello", machine=impostor)
+    assert status == 409 and "taken" in answer["error"]
+    status, answer = server.post(good(attendee="ada", outcome="error"), machine=impostor)
+    assert status == 403 and "has not joined from this machine" in answer["error"]
+    assert server.post(good(attendee="ada"), machine="")[0] == 403  # no secret at all
+    assert server.post(good(attendee="ada"), machine="not-hex")[0] == 403
+    assert server.post({"attendee": "bob"}, path="/api/hello", machine="")[0] == 400
+    (person,) = server.state()["attendees"]
+    assert person["cells"]["ex03_xor_network"]["outcome"] == runner.FAILED
+
+
 def test_rate_limit_per_attendee(server):
     from workshop.room.server import BURST
 
@@ -331,8 +346,31 @@ def test_client_queues_while_the_server_is_away_and_sends_later(tmp_path, attend
         assert (cell["outcome"], cell["checks"]) == (runner.FAILED, 2)
         assert "left the room" in client.leave()
         assert client.joined() is None and not client.report(_result(), spawn=False)
+        # The name stays this machine's: joining again works, another machine cannot take it.
+        assert "joined the room" in client.join(url, server.token, "ada")
+        assert server.post({"attendee": "ada"}, path="/api/hello", machine="e" * 32)[0] == 409
+        (tmp_path / "attendee" / "room-machine").write_text("e" * 32)
+        with pytest.raises(ValueError, match="taken in this room by another machine"):
+            client.join(url, server.token, "ada")
     finally:
         server.stop()
+
+
+def test_every_saved_check_is_reported_never_raising(attendee_state, monkeypatch):
+    """`workshop check` and `watch` both save progress through one function, which reports."""
+    from workshop import cli
+
+    module = next(m for m in MODULES if m.id == "ex01_perceptron")
+    cli._save_progress(_result(), module)  # not in a room: nothing queued, nothing raised
+    assert client._read_queue() == []
+    client.join(f"http://127.0.0.1:{free_port()}", "a-token-123", "ada")
+    monkeypatch.setattr(client, "start_sender", lambda: None)
+    cli._save_progress(_result(), module)
+    (queued,) = client._read_queue()
+    assert (queued["attendee"], queued["module"]) == ("ada", "ex01_perceptron")
+    (attendee_state / "room-queue.jsonl").unlink()
+    (attendee_state / "room-queue.jsonl").mkdir()  # a queue that cannot be written
+    cli._save_progress(_result(), module)  # still no exception: the check is what matters
 
 
 @pytest.mark.parametrize(

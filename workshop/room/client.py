@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -76,12 +77,31 @@ def check_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def machine_secret() -> str:
+    """This machine's secret: it holds the attendee's name in the room (made once, kept)."""
+    path = _folder() / "room-machine"
+    with contextlib.suppress(OSError):
+        secret = path.read_text(encoding="ascii").strip()
+        if re.fullmatch(r"[0-9a-f]{32}", secret):
+            return secret
+    secret = secrets.token_hex(16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(secret + "\n", encoding="ascii")
+    with contextlib.suppress(OSError):
+        path.chmod(0o600)
+    return secret
+
+
 def _post(url: str, token: str, payload) -> tuple[int, dict]:
     """POST JSON; (status, JSON answer). A network failure raises OSError."""
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode("utf-8"),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+            "X-Attendee-Machine": machine_secret(),
+        },
         method="POST",
     )
     try:
@@ -116,6 +136,11 @@ def join(url: str, token: str, name: str) -> str:
         reachable, status, answer = False, 0, {"error": str(getattr(exc, "reason", exc))}
     if reachable and status == 401:
         raise ValueError(f"the server at {url} refused the token: copy the join line again")
+    if reachable and status == 409:
+        raise ValueError(
+            f"the name {name!r} is taken in this room by another machine: "
+            "join with another --name (or ask the instructor)"
+        )
     if reachable and status != 200:
         raise ValueError(f"the server at {url} answered {status}: {answer.get('error', '')}")
     folder = _folder()
@@ -132,6 +157,7 @@ def join(url: str, token: str, name: str) -> str:
 
 
 def leave() -> str:
+    """Stop sending (the queue goes too); the machine's secret stays, the name with it."""
     room = joined()
     for path in (config_file(), queue_file()):
         with contextlib.suppress(FileNotFoundError):
@@ -220,6 +246,21 @@ def flush(retries=RETRIES, sleep=time.sleep) -> int:
         return 0
     sent, failures = 0, 0
     try:
+        # Claim the name first (a join made while the server was away has not yet).
+        while True:
+            try:
+                status, _ = _post(
+                    f"{room['url']}/api/hello", room["token"], {"attendee": room["name"]}
+                )
+            except OSError:
+                status = 0
+            if status == 200:
+                break
+            if status in (400, 401, 409) or failures >= len(retries):
+                return sent  # refused, or away: the records wait for the next check
+            sleep(retries[failures])
+            failures += 1
+        failures = 0
         while True:
             try:
                 with _queue_lock():

@@ -1,5 +1,10 @@
 """`workshop serve`: the room's server (Starlette on uvicorn) and the instructor's page.
 
+A name is held by the machine that joined with it first: `workshop join`
+makes a secret on the attendee's machine (kept beside their progress), and
+records under that name are refused from any other machine, so nobody can
+turn a neighbour's cells red.
+
 Two secrets, both kept in the SQLite file so a restart changes neither:
 - the room token, printed in the join line: attendees' machines need it to
   send records (POST /api/records); without it a request is refused;
@@ -17,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
+import re
 import time
 from pathlib import Path
 
@@ -42,6 +49,7 @@ from workshop.room.store import Room, Store, load
 
 STATIC = Path(__file__).with_name("static")
 COOKIE = "workshop_room_key"
+MACHINE_HEADER = "X-Attendee-Machine"
 MAX_BODY = 64 * 1024  # bytes in one request: 50 records of the largest size fit
 MAX_ATTENDEES = 1000
 MAX_RECORDS = 500_000
@@ -95,6 +103,7 @@ class RoomServer:
         self.key = self.store.secret("instructor_key", renew)
         self.room: Room = load(self.store, self.modules, stuck_minutes)
         self.stored = self.store.count()
+        self.names = self.store.attendees()  # name -> hash of the secret of the machine that joined
         self.buckets: dict[str, Bucket] = {}
         self.listeners: set[asyncio.Queue] = set()
         self.changed = asyncio.Event()
@@ -150,8 +159,10 @@ class RoomServer:
             attendee = records.check_name(names.pop())
         except records.RecordError as exc:
             return _error(400, str(exc))
-        if attendee not in self.room.cells and len(self.room.cells) >= MAX_ATTENDEES:
-            return _error(403, f"the room is full ({MAX_ATTENDEES} attendees)")
+        if not self.is_machine_of(request, attendee):
+            return _error(
+                403, f"{attendee!r} has not joined from this machine: run the join line first"
+            )
         if self.stored + len(batch) > MAX_RECORDS:
             return _error(507, f"the room holds {MAX_RECORDS} records and is full")
         bucket = self.buckets.setdefault(attendee, Bucket(BURST, REFILL))
@@ -193,7 +204,23 @@ class RoomServer:
             )
         except records.RecordError as exc:
             return _error(400, str(exc))
+        machine = _machine(request)
+        if machine is None:
+            return _error(400, f"expected the machine's secret ({MACHINE_HEADER}: 32 hex digits)")
+        if name not in self.names:
+            if len(self.names) >= MAX_ATTENDEES:
+                return _error(403, f"the room is full ({MAX_ATTENDEES} attendees)")
+            self.names[name] = self.store.claim(name, machine)
+        if not hmac.compare_digest(self.names[name], machine):
+            return _error(
+                409, f"the name {name!r} is taken in this room by another machine: choose another"
+            )
         return JSONResponse({"ok": True, "attendee": name, "modules": len(self.modules)})
+
+    def is_machine_of(self, request: Request, name: str) -> bool:
+        """Records under a name come only from the machine that joined with it."""
+        machine, holder = _machine(request), self.names.get(name)
+        return machine is not None and holder is not None and hmac.compare_digest(holder, machine)
 
     # ------------------------------------------------------------------ the page
 
@@ -298,6 +325,14 @@ class SecurityHeaders:
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)
+
+
+def _machine(request: Request) -> str | None:
+    """SHA-256 of the machine secret the request carries (None when absent or malformed)."""
+    secret = request.headers.get(MACHINE_HEADER, "")
+    if not re.fullmatch(r"[0-9a-f]{32}", secret):
+        return None
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _error(status: int, message: str) -> JSONResponse:

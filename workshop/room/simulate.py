@@ -113,6 +113,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
         self.output = ""
+        self.machines: dict[str, str] = {}  # attendee -> their machine's secret
 
     def start(self) -> Server:
         self.proc = subprocess.Popen(
@@ -159,20 +160,43 @@ class Server:
                 self.proc.wait()
 
     def post(
-        self, payload, token: str | None = None, raw: bytes | None = None, path="/api/records"
+        self,
+        payload,
+        token: str | None = None,
+        raw: bytes | None = None,
+        path: str = "/api/records",
+        machine: str | None = None,
     ):
+        """POST as the attendee's machine would: (status, JSON answer).
+
+        `machine` is the machine secret to send; by default the one this
+        helper made when the payload's attendee joined (joining first if
+        needed); "" sends none.
+        """
+        if machine is None:
+            first = payload[0] if isinstance(payload, list) and payload else payload
+            name = first.get("attendee") if isinstance(first, dict) else None
+            machine = self.machine(name) if isinstance(name, str) and name.strip() else ""
         data = raw if raw is not None else json.dumps(payload).encode()
-        request = urllib.request.Request(
-            self.url + path,
-            data=data,
-            method="POST",
-            headers={"Authorization": f"Bearer {self.token if token is None else token}"},
-        )
+        headers = {"Authorization": f"Bearer {self.token if token is None else token}"}
+        if machine:
+            headers["X-Attendee-Machine"] = machine
+        request = urllib.request.Request(self.url + path, data=data, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
+
+    def machine(self, name: str) -> str:
+        """The secret of `name`'s simulated machine, joined to the room on first use."""
+        if name not in self.machines:
+            secret = secrets.token_hex(16)
+            status, answer = self.post({"attendee": name}, path="/api/hello", machine=secret)
+            if status == 200:
+                self.machines[name] = secret
+            return secret if status == 200 else ""
+        return self.machines[name]
 
     def get(self, path: str, key: str | None = None):
         request = urllib.request.Request(

@@ -24,6 +24,11 @@ from workshop.grading import grade, runner
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attendees (
+    name TEXT PRIMARY KEY,
+    machine TEXT NOT NULL,  -- SHA-256 of the secret their machine made when they joined
+    joined REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS records (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -45,7 +50,7 @@ TIMELINE_POINTS = 240  # the progress chart's resolution
 
 
 class Store:
-    """The SQLite file: records, and the room's secrets (kept across restarts)."""
+    """The SQLite file: records, who holds which name, the room's secrets (kept across restarts)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -65,6 +70,20 @@ class Store:
             value = secrets.token_urlsafe(18)
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             return value
+
+    def attendees(self) -> dict[str, str]:
+        """name -> the hash of the machine secret that claimed it."""
+        with self._lock:
+            return dict(self.db.execute("SELECT name, machine FROM attendees").fetchall())
+
+    def claim(self, name: str, machine: str) -> str:
+        """Give `name` to `machine` unless another has it; the machine that holds it."""
+        with self._lock:
+            self.db.execute(
+                "INSERT OR IGNORE INTO attendees VALUES (?, ?, ?)", (name, machine, time.time())
+            )
+            row = self.db.execute("SELECT machine FROM attendees WHERE name = ?", (name,))
+            return row.fetchone()[0]
 
     def add(self, records: list[dict], received: float) -> list[dict]:
         """Store records (already validated) in one transaction; return those that were new."""
