@@ -52,7 +52,8 @@ def test_a_record_is_outcome_only_never_code():
         "ex01_perceptron",
         runner.FAILED,
         "Checked notebooks/exercises/ex01_perceptron.ipynb (newer than the .py).\n"
-        "predict(w, b, x) returned 1 for x = [0, 0]; expected 0. Then more detail.\n"
+        "3 of 6 checks pass. test_predict failed: predict returned 1 for x = [0, 0]; "
+        "expected 0. b must become b + e\nLook at exercises/ex01_perceptron.py, line 80.\n"
         "    def predict(w, b, x):  # the attendee's code\n",
         passed=3,
         total=6,
@@ -61,7 +62,13 @@ def test_a_record_is_outcome_only_never_code():
     )
     r = records.from_result(result, "ada")
     assert set(r) == set(records.FIELDS)
-    assert r["message"] == "predict(w, b, x) returned 1 for x = [0, 0]; expected 0."
+    assert r["message"] == (
+        "test_predict failed: predict returned 1 for x = [0, 0]; expected 0. b must become b + e"
+    )
+    assert records.summary("Not started yet: line 70 still has its TODO. Replace it.") == (
+        "Not started yet: line 70 still has its TODO. Replace it."
+    )
+    assert len(records.summary("x" * 1000)) == records.MAX_MESSAGE
     assert r["check"] == "test_predict" and (r["passed"], r["total"]) == (3, 6)
     assert "def predict" not in json.dumps(r)
     assert records.validate(r, IDS)["attendee"] == "ada"

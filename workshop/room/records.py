@@ -1,7 +1,7 @@
 """The record a check sends to the room: what is in it, and the server's checks of each field.
 
 A record says who checked which module, the outcome class, how many checks
-passed, the first sentence of the message, how long it took and when. It
+passed, what went wrong in one line (`summary`), how long it took and when. It
 never holds the attendee's code. The server trusts nothing in it: every
 field is checked here, and `RecordError` says which field, what was
 expected and what came.
@@ -143,12 +143,21 @@ def validate(record, modules: set[str]) -> dict:
     }
 
 
-def _first_sentence(message: str) -> str:
-    """The message's first sentence, skipping the "Checked <notebook> ..." line a notebook adds."""
-    lines = message.splitlines()
+def summary(message: str) -> str:
+    """What a check's message says went wrong, on one line of at most MAX_MESSAGE characters.
+
+    The message's first sentence is often only the count ("9 of 17 checks
+    pass."), already in the record: the record keeps the line after it
+    ("test_step failed: the new b differs: got 0.51, expected -0.49. b must
+    become b + e"), without the "Look at <file>, line N." and details below
+    it, and without the "Checked <notebook> ..." line a notebook adds.
+    """
+    lines = message.strip().splitlines()
     if len(lines) > 1 and lines[0].startswith("Checked "):
-        message = "\n".join(lines[1:])
-    return runner.CheckResult("", "", message).reason[:MAX_MESSAGE]
+        lines = lines[1:]
+    first = re.sub(r"^\d+ of \d+ checks pass\.\s*", "", lines[0] if lines else "")
+    text = " ".join(first.split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 def from_result(result: runner.CheckResult, attendee: str) -> dict:
@@ -161,7 +170,7 @@ def from_result(result: runner.CheckResult, attendee: str) -> dict:
         "outcome": result.status,
         "passed": int(result.passed),
         "total": int(result.total),
-        "message": _first_sentence(result.message),
+        "message": summary(result.message),
         "check": failing[:MAX_CHECK] if failing else None,
         "duration": round(max(0.0, min(float(result.duration), MAX_DURATION)), 3),
         "time": datetime.now().astimezone().isoformat(timespec="seconds"),

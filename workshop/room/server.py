@@ -29,6 +29,7 @@ import re
 import time
 from pathlib import Path
 
+import anyio
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -255,16 +256,24 @@ class RoomServer:
             return _refused()
         queue: asyncio.Queue = asyncio.Queue(maxsize=1)
         self.listeners.add(queue)
+        shutdown = anyio.Event()  # set by sse-starlette when the server stops
 
         async def stream():
             try:
                 yield {"event": "state", "data": json.dumps(self.room.snapshot())}
-                while True:
-                    yield {"event": "state", "data": await queue.get()}
+                while not shutdown.is_set():
+                    data = None
+                    with anyio.move_on_after(0.5):  # never across a yield
+                        data = await queue.get()
+                    if data is not None:
+                        yield {"event": "state", "data": data}
             finally:
                 self.listeners.discard(queue)
 
-        return EventSourceResponse(stream(), ping=15)
+        # On Ctrl-C the stream ends cleanly (the page reconnects to the next server).
+        return EventSourceResponse(
+            stream(), ping=15, shutdown_event=shutdown, shutdown_grace_period=2
+        )
 
     async def pusher(self) -> None:
         """Send the page a new state after changes (at most every PUSH_EVERY seconds)."""

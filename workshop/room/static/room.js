@@ -72,7 +72,8 @@ function drawExplain(state) {
     const who = `${t.count} ${t.count === 1 ? "person" : "people"}`;
     const of = m.trying > t.count ? ` of the ${m.trying} on it` : "";
     li.append(el("span", ` — ${who}${of}`, "who"));
-    li.append(el("span", ` (${OUTCOME_TEXT[t.outcome] || t.outcome}${t.check ? ", " + t.check : ""}): `, "why"));
+    const named = t.check && !t.message.startsWith(t.check) ? `, ${t.check}` : "";
+    li.append(el("span", ` (${OUTCOME_TEXT[t.outcome] || t.outcome}${named}): `, "why"));
     li.append(el("code", t.message));
     list.append(li);
   }
