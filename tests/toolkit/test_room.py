@@ -171,6 +171,8 @@ def test_the_view_counts_troubles_stuck_and_done():
     )
     assert [t["check"] for t in m1["troubles"]] == ["test_update"]  # d's failure is done
     assert snap["timeline"][-1][1:] == [1, 4]  # 1 module passed, 4 attendees
+    m2 = next(m for m in snap["modules"] if m["id"] == ex2)
+    assert (m2["trying"], m2["troubles"]) == (1, [])  # an untouched stub is nothing to explain
 
     rows = list(csv.DictReader(io.StringIO(room.csv_text())))
     assert list(rows[0]) == grade.columns(MODULES)
@@ -205,6 +207,7 @@ def test_refuses_what_it_should_and_stores_the_rest(server):
     assert s.post(good(), raw=b"{not json")[0] == 400
     assert s.post(good(), raw=b"\xff\xfe")[0] == 400
     assert s.post(None, raw=json.dumps([good(message="x" * 300)] * 200).encode())[0] == 413
+    assert _chunked(s, b"[" + b" " * 200_000 + b"]") == 413  # no Content-Length to trust
     status, answer = s.post([good() for _ in range(records.MAX_BATCH + 1)])
     assert status == 400 and "expected 1 to 50 records" in answer["error"]
     status, answer = s.post([good(), good(attendee="someone else")])
@@ -253,6 +256,29 @@ def test_nobody_can_send_checks_under_a_neighbours_name(server):
     assert server.post({"attendee": "bob"}, path="/api/hello", machine="")[0] == 400
     (person,) = server.state()["attendees"]
     assert person["cells"]["ex03_xor_network"]["outcome"] == runner.FAILED
+
+
+def _chunked(server, body: bytes) -> int:
+    """POST `body` in chunks, without a Content-Length header; the status."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.putrequest("POST", "/api/records")
+        conn.putheader("Authorization", f"Bearer {server.token}")
+        conn.putheader("X-Attendee-Machine", server.machine("ada"))
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        try:
+            for i in range(0, len(body), 8192):
+                piece = body[i : i + 8192]
+                conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+            conn.send(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server may answer and close before the rest is sent
+        return conn.getresponse().status
+    finally:
+        conn.close()
 
 
 def test_rate_limit_per_attendee(server):

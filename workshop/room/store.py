@@ -212,12 +212,17 @@ class Room:
         return lasted / 60 if lasted >= self.stuck_seconds else 0.0
 
     def troubles(self, module: str, top: int = 3) -> list[dict]:
-        """The most common failures on a module among those who have not passed it."""
+        """The most common failures on a module among those who have not passed it.
+
+        An untouched stub is not a failure to explain: not-started cells are left out.
+        """
         groups: Counter = Counter()
         messages: dict[tuple, Counter] = {}
         for row in self.cells.values():
             cell = row.get(module)
             if cell is None or cell.done_at is not None or cell.failure is None:
+                continue
+            if cell.outcome == runner.NOT_STARTED:
                 continue
             groups[cell.failure] += 1
             messages.setdefault(cell.failure, Counter())[cell.message] += 1
