@@ -206,6 +206,8 @@ def test_refuses_what_it_should_and_stores_the_rest(server):
     assert s.post(good(), token="")[0] == 401
     assert s.post(good(), raw=b"{not json")[0] == 400
     assert s.post(good(), raw=b"\xff\xfe")[0] == 400
+    assert s.post(good(), raw=b"[" * 30_000 + b"]" * 30_000)[0] == 400  # deeper than Python parses
+    assert s.post(good(), raw=b'{"passed": ' + b"9" * 5000 + b"}")[0] == 400  # int too long
     assert s.post(None, raw=json.dumps([good(message="x" * 300)] * 200).encode())[0] == 413
     assert _chunked(s, b"[" + b" " * 200_000 + b"]") == 413  # no Content-Length to trust
     status, answer = s.post([good() for _ in range(records.MAX_BATCH + 1)])

@@ -141,8 +141,10 @@ class RoomServer:
                 return None, _error(413, f"expected at most {MAX_BODY} bytes, got more")
         try:
             return json.loads(data.decode("utf-8")), None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return None, _error(400, f"expected a JSON body, got text that is not JSON: {exc}")
+        except RecursionError:  # "[[[[..." nested deeper than Python's parser goes
+            return None, _error(400, "expected records, got JSON nested too deep")
+        except ValueError as exc:  # not UTF-8, not JSON, a number of 5,000 digits
+            return None, _error(400, f"expected a JSON body, got something else: {exc}"[:300])
 
     async def post_records(self, request: Request) -> Response:
         if not self.is_attendee(request):
