@@ -130,7 +130,13 @@ class RoomServer:
     # ------------------------------------------------------------------ records
 
     async def body(self, request: Request):
-        """The request's JSON, refusing more than MAX_BODY bytes before reading them all."""
+        """(JSON, None) from an attendee's request, or (None, the answer refusing it).
+
+        Refused: no room token; more than MAX_BODY bytes (before reading them
+        all); not JSON.
+        """
+        if not self.is_attendee(request):
+            return None, _error(401, "expected the room token (Authorization: Bearer <token>)")
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
             return None, _error(413, f"expected at most {MAX_BODY} bytes, got {declared}")
@@ -147,8 +153,6 @@ class RoomServer:
             return None, _error(400, f"expected a JSON body, got something else: {exc}"[:300])
 
     async def post_records(self, request: Request) -> Response:
-        if not self.is_attendee(request):
-            return _error(401, "expected the room token (Authorization: Bearer <token>)")
         payload, problem = await self.body(request)
         if problem is not None:
             return problem
@@ -196,8 +200,6 @@ class RoomServer:
 
     async def hello(self, request: Request) -> Response:
         """`workshop join` asks whether the token is right before it saves it."""
-        if not self.is_attendee(request):
-            return _error(401, "expected the room token (Authorization: Bearer <token>)")
         payload, problem = await self.body(request)
         if problem is not None:
             return problem
