@@ -520,6 +520,17 @@ def cmd_env(args) -> int:
         add("Plotting", True, f"matplotlib {matplotlib.__version__}, PNG output works")
     except Exception as exc:
         add("Plotting", False, f"{type(exc).__name__}: {exc}")
+    from workshop.room import client
+
+    room = client.joined()
+    if room is not None:
+        waiting = len(client.read_queue())
+        add(
+            "room",
+            waiting == 0,
+            f"joined {room['url']} as {room['name']}; {waiting} check(s) waiting to be sent",
+            False,
+        )
     table = Table(title="workshop env")
     for col in ("part", "state", "detail"):
         table.add_column(col)

@@ -365,7 +365,7 @@ def test_client_queues_while_the_server_is_away_and_sends_later(tmp_path, attend
     naps = []
     assert client.flush(retries=(0.01, 0.01), sleep=naps.append) == 0
     assert naps == [0.01, 0.01]  # gave up after its retries: the records stay queued
-    assert len(client._read_queue()) == 2
+    assert len(client.read_queue()) == 2
 
     server = Server(tmp_path / "room.sqlite3", port).start()
     try:
@@ -374,7 +374,7 @@ def test_client_queues_while_the_server_is_away_and_sends_later(tmp_path, attend
             client.join(url, "a-token-that-works-later", "ada")
         assert "joined the room" in client.join(url, server.token, "ada")
         assert client.flush() == 2
-        assert client._read_queue() == []
+        assert client.read_queue() == []
         state = server.state()
         assert state["records"] == 2
         cell = state["attendees"][0]["cells"]["ex01_perceptron"]
@@ -397,11 +397,11 @@ def test_every_saved_check_is_reported_never_raising(attendee_state, monkeypatch
 
     module = next(m for m in MODULES if m.id == "ex01_perceptron")
     cli._save_progress(_result(), module)  # not in a room: nothing queued, nothing raised
-    assert client._read_queue() == []
+    assert client.read_queue() == []
     client.join(f"http://127.0.0.1:{free_port()}", "a-token-123", "ada")
     monkeypatch.setattr(client, "start_sender", lambda: None)
     cli._save_progress(_result(), module)
-    (queued,) = client._read_queue()
+    (queued,) = client.read_queue()
     assert (queued["attendee"], queued["module"]) == ("ada", "ex01_perceptron")
     (attendee_state / "room-queue.jsonl").unlink()
     (attendee_state / "room-queue.jsonl").mkdir()  # a queue that cannot be written

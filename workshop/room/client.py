@@ -169,7 +169,7 @@ def _queue_lock() -> FileLock:
     return FileLock(str(queue_file()) + ".lock", timeout=2)
 
 
-def _read_queue() -> list[dict]:
+def read_queue() -> list[dict]:
     try:
         lines = queue_file().read_text(encoding="utf-8").splitlines()
     except OSError:
@@ -201,7 +201,7 @@ def report(result, spawn: bool = True) -> bool:
     try:
         record = records.from_result(result, room["name"])
         with _queue_lock():
-            _write_queue([*_read_queue(), record])
+            _write_queue([*read_queue(), record])
     except (OSError, Timeout, ValueError):
         return False
     if spawn:
@@ -227,7 +227,7 @@ def start_sender() -> None:
 
 def _drop(ids: set[str]) -> None:
     with _queue_lock():
-        _write_queue([r for r in _read_queue() if r["id"] not in ids])
+        _write_queue([r for r in read_queue() if r["id"] not in ids])
 
 
 def flush(retries=RETRIES, sleep=time.sleep) -> int:
@@ -264,7 +264,7 @@ def flush(retries=RETRIES, sleep=time.sleep) -> int:
         while True:
             try:
                 with _queue_lock():
-                    batch = _read_queue()[: records.MAX_BATCH]
+                    batch = read_queue()[: records.MAX_BATCH]
             except (OSError, Timeout):
                 return sent
             if not batch:
