@@ -870,7 +870,19 @@ def cmd_serve(args) -> int:
         when = time.strftime("%H:%M:%S", time.localtime(r["received"]))
         print(f"{when} {r['attendee']}: {r['module']} {r['outcome']} {r['passed']}/{r['total']}")
 
-    room = server.RoomServer(db, stuck_minutes=args.stuck_minutes, renew=args.new_token, log=log)
+    import sqlite3
+
+    try:
+        room = server.RoomServer(
+            db, stuck_minutes=args.stuck_minutes, renew=args.new_token, log=log
+        )
+    except (OSError, sqlite3.Error) as exc:
+        console.print(
+            f"cannot keep the room's records in {db}: {exc}. --db picks another file "
+            "(a new file starts an empty room with a new token).",
+            markup=False,
+        )
+        return 2
     local = args.host in ("127.0.0.1", "localhost", "::1")
     shown = (
         "127.0.0.1"

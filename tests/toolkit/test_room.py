@@ -12,6 +12,7 @@ import io
 import json
 import math
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -281,6 +282,25 @@ def _chunked(server, body: bytes) -> int:
         return conn.getresponse().status
     finally:
         conn.close()
+
+
+def test_serve_says_what_is_wrong_with_its_file_or_port(tmp_path):
+    run = [sys.executable, "-m", "workshop.cli", "serve", "--port", str(free_port())]
+    not_sqlite = tmp_path / "notes.txt"
+    not_sqlite.write_text("my notes, not a database\n" * 100)
+    done = subprocess.run([*run, "--db", str(not_sqlite)], capture_output=True, text=True)
+    assert done.returncode == 2 and "cannot keep the room's records in" in " ".join(
+        done.stdout.split()
+    )
+    assert not_sqlite.read_text().startswith("my notes")  # left as it was
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        done = subprocess.run(
+            [*run[:-1], port, "--db", str(tmp_path / "r.sqlite3")], capture_output=True, text=True
+        )
+    assert done.returncode == 2 and "is a server running already" in " ".join(done.stdout.split())
 
 
 def test_rate_limit_per_attendee(server):
