@@ -51,8 +51,8 @@ function drawCounts(state) {
   const stuck = state.attendees.filter((a) =>
     Object.values(a.cells).some((c) => c.stuck > 0)).length;
   document.getElementById("counts").textContent =
-    `${people} attendee${people === 1 ? "" : "s"} · ${done} modules passed · ` +
-    `${stuck} stuck · ${state.records} checks reported`;
+    `${people} attendee${people === 1 ? "" : "s"} · ${done} module${done === 1 ? "" : "s"} passed · ` +
+    `${stuck} stuck · ${state.records} check${state.records === 1 ? "" : "s"} reported`;
   document.getElementById("stuck-rule").textContent =
     `stuck: the same failure for ${state.stuck_minutes} min or more, re-checked, still on it`;
 }
