@@ -537,6 +537,8 @@ def bench_room(quick: bool) -> dict:
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
+    import psutil
+
     from workshop.room import simulate
     from workshop.room.store import Store
 
@@ -567,19 +569,27 @@ def bench_room(quick: bool) -> dict:
                 fresh = {
                     n: [{**r, "id": os.urandom(16).hex()} for r in rs] for n, rs in room.items()
                 }
+                for name in fresh:
+                    server.machine(name)  # joined before the clock starts
+                busy = psutil.Process(server.proc.pid)
+                cpu_before = sum(busy.cpu_times()[:2])
                 start = time.perf_counter()
                 with ThreadPoolExecutor(16) as pool:
                     list(pool.map(send, fresh.values()))
                 seconds = time.perf_counter() - start
+                cpu = sum(busy.cpu_times()[:2]) - cpu_before
                 stored = server.state()["records"]
             finally:
                 server.stop()
             rate = stored / seconds
             key = "single" if batch == 1 else "batched"
             results[f"{key}_records_per_s"] = rate
+            results[f"{key}_server_cpu_s"] = cpu
             _line(
                 f"  server, {label}: {stored} records from {attendees} attendees in "
-                f"{seconds:.1f} s = {rate:,.0f} records/s ({rate / plain:.2f} x SQLite alone)"
+                f"{seconds:.1f} s = {rate:,.0f} records/s ({rate / plain:.2f} x SQLite alone); "
+                f"the server used {cpu:.1f} s of CPU = {stored / max(cpu, 1e-9):,.0f} records "
+                "per CPU second"
             )
     # A room of 30 checking once a minute sends 0.5 records/s.
     _line(
