@@ -478,3 +478,18 @@ def test_workshop_check_tells_the_room(project, tmp_path):
         )
     finally:
         server.stop()
+
+
+def test_the_page_needs_nothing_from_the_internet():
+    """No CDN, no build step: every file the page loads is served by the room's server."""
+    from workshop.room.server import STATIC
+
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert loaded and all(u.startswith("/") and not u.startswith("//") for u in loaded), loaded
+    for name in ("room.js", "room.css"):
+        text = (STATIC / name).read_text(encoding="utf-8")
+        urls = set(re.findall(r"https?://[^\s\"'`)]+", text)) - {"http://www.w3.org/2000/svg"}
+        assert not urls, f"{name} reaches out to {urls}"
+        assert "innerHTML" not in text and "eval(" not in text  # values are text, never markup
+        assert (STATIC / name).is_file()
