@@ -216,6 +216,8 @@ def test_refuses_what_it_should_and_stores_the_rest(server):
     status, answer = s.post([good(), good(attendee="someone else")])
     assert status == 400 and "one attendee" in answer["error"]
     assert s.post([])[0] == 400
+    assert s.post([{"attendee": ["ada"]}], machine="")[0] == 400  # unhashable: still a 400
+    assert s.post([{"attendee": {"n": 1}}, {"attendee": {"n": 1}}], machine="")[0] == 400
     assert s.post("a string")[0] == 400
     status, answer = s.post(good(passed=9, total=5))
     assert status == 400 and answer["rejected"][0]["error"].startswith("passed:")

@@ -159,11 +159,11 @@ class RoomServer:
         batch = payload if isinstance(payload, list) else [payload]
         if not 1 <= len(batch) <= records.MAX_BATCH:
             return _error(400, f"expected 1 to {records.MAX_BATCH} records, got {len(batch)}")
-        names = {r.get("attendee") if isinstance(r, dict) else None for r in batch}
-        if len(names) != 1:
+        names = [r.get("attendee") if isinstance(r, dict) else None for r in batch]
+        if any(name != names[0] for name in names):  # compared, never hashed: [] is no name
             return _error(400, "expected the records of one attendee per request")
         try:
-            attendee = records.check_name(names.pop())
+            attendee = records.check_name(names[0])
         except records.RecordError as exc:
             return _error(400, str(exc))
         if not self.is_machine_of(request, attendee):
