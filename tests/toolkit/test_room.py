@@ -495,3 +495,49 @@ def test_the_page_needs_nothing_from_the_internet():
         assert not urls, f"{name} reaches out to {urls}"
         assert "innerHTML" not in text and "eval(" not in text  # values are text, never markup
         assert (STATIC / name).is_file()
+
+
+def test_the_sender_keeps_what_may_still_be_stored_and_drops_what_never_will(
+    attendee_state, monkeypatch
+):
+    """Stored or malformed: off the queue. Refused token, server away: kept. Busy: waits, then sends."""
+    client.join(f"http://127.0.0.1:{free_port()}", "a-token-123", "ada")
+    answers: list = []
+    sent: list = []
+
+    def fake_post(url, token, payload):
+        if url.endswith("/api/hello"):
+            return 200, {"ok": True}
+        sent.append([r["id"] for r in payload])
+        status, answer = answers.pop(0)
+        if status == 0:
+            raise OSError("connection refused")
+        return status, answer
+
+    monkeypatch.setattr(client, "_post", fake_post)
+    naps: list = []
+    for _ in range(3):
+        client.report(_result(), spawn=False)
+    answers[:] = [(429, {"retry_after": "7"}), (200, {"stored": 3})]
+    assert client.flush(retries=(0.01,), sleep=naps.append) == 3
+    assert naps == [7.0] and len(sent) == 2 and client.read_queue() == []
+
+    client.report(_result(), spawn=False)
+    answers[:] = [(401, {}), (0, {})]
+    assert client.flush(retries=(0.01,), sleep=naps.append) == 0
+    assert len(client.read_queue()) == 1  # a refused token or no server: kept for later
+
+    answers[:] = [(400, {"stored": 0, "rejected": [{"index": 0}]})]
+    assert client.flush(retries=(0.01,), sleep=naps.append) == 0
+    assert client.read_queue() == []  # never storable: dropped, not resent forever
+
+
+def test_the_queue_keeps_the_newest_records(attendee_state, monkeypatch):
+    monkeypatch.setattr(client, "QUEUE_LIMIT", 20)  # 1,000 in use: the same code, faster
+    client.join(f"http://127.0.0.1:{free_port()}", "a-token-123", "ada")
+    for i in range(client.QUEUE_LIMIT + 5):
+        result = _result()
+        result.duration = float(i)
+        client.report(result, spawn=False)
+    queue = client.read_queue()
+    assert len(queue) == client.QUEUE_LIMIT and queue[0]["duration"] == 5.0
