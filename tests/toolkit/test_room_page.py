@@ -55,6 +55,11 @@ def _earlier_session(db: Path) -> dict[str, int]:
         )
         store.add([r], time.time() - minutes * 60)
     done["Stuck Sam"] = 0
+    m = next(m for m in MODULES if m.id == "ex01_perceptron")
+    store.add(
+        [simulate.record("Gone Early", m, runner.PASSED, 6, 6, "All 6 pass.")], time.time() - 2700
+    )
+    done["Gone Early"] = 1
     store.close()
     return done
 
@@ -94,6 +99,8 @@ def test_the_page_shows_the_room_and_follows_it_live(tmp_path):
             explain = page.inner_text("#explain")
             assert "people" in explain or "person" in explain
             assert page.locator("#chart path.done-line").count() == 1
+            idle = page.eval_on_selector_all("#grid th.name.idle", "n => n.map(x => x.textContent)")
+            assert "Gone Early" in idle and "Stuck Sam" not in idle  # 45 min quiet; 2 min
             assert page.inner_text("#link") == "live"
 
             # A new attendee checks: the page changes by itself (no reload).

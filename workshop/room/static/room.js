@@ -3,6 +3,8 @@
 // an attendee named <script> is shown as those characters.
 "use strict";
 
+const IDLE_MINUTES = 20; // a name turns grey after this long without a check
+
 const OUTCOME_CLASS = {
   passed: "done",
   not_started: "not_started",
@@ -107,8 +109,9 @@ function drawGrid(state) {
   for (const a of state.attendees) {
     const tr = el("tr");
     tr.dataset.attendee = a.name;
-    const name = el("th", a.name, "name");
-    name.title = `last check ${clock(a.seen)}`;
+    const quiet = Math.floor((state.now - a.seen) / 60);
+    const name = el("th", a.name, quiet >= IDLE_MINUTES ? "name idle" : "name");
+    name.title = `last check ${clock(a.seen)}` + (quiet >= IDLE_MINUTES ? `: nothing for ${quiet} min` : "");
     tr.append(name);
     for (const m of state.modules) {
       const c = a.cells[m.id];
