@@ -1065,7 +1065,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="instructors: the room's live page (who is stuck where); prints the join line",
     )
     s.add_argument("--host", default="127.0.0.1", help="0.0.0.0 opens it to the room's network")
-    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--port", type=int, default=8765, help="default 8765")
     s.add_argument("--db", help="the SQLite file (default .workshop/room.sqlite3)")
     s.add_argument(
         "--stuck-minutes",
