@@ -531,6 +531,16 @@ def test_the_sender_keeps_what_may_still_be_stored_and_drops_what_never_will(
     assert client.flush(retries=(0.01,), sleep=naps.append) == 0
     assert client.read_queue() == []  # never storable: dropped, not resent forever
 
+    # Re-joined under another name: one name a request, the old name's records first;
+    # a name this machine never held (403) is dropped instead of blocking the queue.
+    client.report(_result(), spawn=False)
+    client.join(client.joined()["url"], "a-token-123", "Ada Lovelace")
+    client.report(_result(), spawn=False)
+    sent.clear()
+    answers[:] = [(403, {}), (200, {"stored": 1})]
+    assert client.flush(retries=(0.01,), sleep=naps.append) == 1
+    assert [len(ids) for ids in sent] == [1, 1] and client.read_queue() == []
+
 
 def test_the_queue_keeps_the_newest_records(attendee_state, monkeypatch):
     monkeypatch.setattr(client, "QUEUE_LIMIT", 20)  # 1,000 in use: the same code, faster

@@ -264,16 +264,22 @@ def flush(retries=RETRIES, sleep=time.sleep) -> int:
         while True:
             try:
                 with _queue_lock():
-                    batch = read_queue()[: records.MAX_BATCH]
+                    queue = read_queue()
             except (OSError, Timeout):
                 return sent
-            if not batch:
+            if not queue:
                 return sent
+            # One name a request (the server's rule): after a re-join under another
+            # name, the old name's records go first, on their own.
+            name = queue[0].get("attendee")
+            batch = [r for r in queue if r.get("attendee") == name][: records.MAX_BATCH]
             try:
                 status, answer = _post(f"{room['url']}/api/records", room["token"], batch)
             except OSError:
                 status, answer = 0, {}
-            if status in (200, 400, 413):  # stored, or never storable: off the queue
+            # Stored, or never storable (malformed; a name this machine never joined
+            # with): off the queue, so it cannot hold back the records behind it.
+            if status in (200, 400, 403, 413):
                 _drop({r["id"] for r in batch})
                 sent += answer.get("stored", 0) if status == 200 else 0
                 failures = 0
