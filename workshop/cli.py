@@ -848,12 +848,16 @@ def cmd_grade(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    import sqlite3
+
     from workshop.room import server
 
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port: expected 1 to 65535, got {args.port}")
     if not 0 < args.stuck_minutes <= 600:
-        raise ValueError(f"--stuck-minutes: expected 1 to 600, got {args.stuck_minutes}")
+        raise ValueError(
+            f"--stuck-minutes: expected more than 0 and at most 600, got {args.stuck_minutes}"
+        )
     busy = server.port_free(args.host, args.port)
     if busy:
         console.print(
@@ -870,8 +874,6 @@ def cmd_serve(args) -> int:
         when = time.strftime("%H:%M:%S", time.localtime(r["received"]))
         print(f"{when} {r['attendee']}: {r['module']} {r['outcome']} {r['passed']}/{r['total']}")
 
-    import sqlite3
-
     try:
         room = server.RoomServer(
             db, stuck_minutes=args.stuck_minutes, renew=args.new_token, log=log
@@ -884,14 +886,9 @@ def cmd_serve(args) -> int:
         )
         return 2
     local = args.host in ("127.0.0.1", "localhost", "::1")
-    shown = (
-        "127.0.0.1"
-        if local
-        else server.lan_address()
-        if args.host in ("0.0.0.0", "::")
-        else args.host
-    )
-    url = f"http://{shown}:{args.port}"
+    # Listening on every interface: the join line shows this machine's address in the room.
+    shown = server.lan_address() if args.host in ("0.0.0.0", "::") else args.host
+    url = f"http://[{shown}]:{args.port}" if ":" in shown else f"http://{shown}:{args.port}"
     console.print(
         f"[bold]Room server[/] on {url} (records kept in {escape(str(db))}; {room.stored} so far)",
         soft_wrap=True,
