@@ -94,8 +94,8 @@ def attendee_checks(name: str, modules: list[Module], count: int, rng: random.Ra
 def room(attendees: int, checks: int, modules: list[Module], seed: int = 0) -> dict[str, list]:
     """attendee name -> their records; names include the awkward ones a real room has."""
     rng = random.Random(seed)
-    names = ["Zoë Ölçer", "李雷", "O'Brien", "<script>alert(1)</script>", "=HYPERLINK(1)"]
-    names = [*names[: max(0, attendees)], *(f"attendee-{i:03d}" for i in range(attendees))]
+    awkward = ["Zoë Ölçer", "李雷", "O'Brien", "<script>alert(1)</script>", "=HYPERLINK(1)"]
+    names = [*awkward, *(f"attendee-{i:03d}" for i in range(attendees))]
     return {n: attendee_checks(n, modules, checks, rng) for n in names[:attendees]}
 
 
