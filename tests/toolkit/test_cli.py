@@ -14,6 +14,7 @@ from pathlib import Path
 from workshop.catalog import load_catalog
 
 from .conftest import edit, project_env
+from .tools import needs_sandbox
 
 TOTAL = sum(m.points for m in load_catalog())
 
@@ -160,6 +161,7 @@ for _pid in [int(p) for p in _os.listdir("/proc") if p.isdigit()]:
 }
 
 
+@needs_sandbox
 def test_grade_a_folder_of_submissions(project, tmp_path):
     solution = (project / "solutions" / "ex01_perceptron.py").read_text()
     stub = (project / "exercises" / "ex01_perceptron.py").read_text()
