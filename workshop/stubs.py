@@ -33,16 +33,32 @@ def _enclosing(lines: list[str], index: int, indent: int) -> str | None:
     return None
 
 
-def make_stub(source: str, name: str = "<solution>") -> str:
-    """The exercise text for a solution's text."""
+@dataclass(frozen=True)
+class Block:
+    """One marked block of a solution: what the attendee writes for one TODO."""
+
+    label: str  # the stub's "TODO: <label>" (the enclosing function's name + "()" by default)
+    first: int  # line number of its first code line (1-based, after BEGIN)
+    last: int  # line number of its last code line (before END)
+    indent: int
+    code: tuple[str, ...]  # its lines, as written
+
+    @property
+    def todo(self) -> str:
+        """The catalog's name for this TODO: the label without "()"."""
+        return self.label.removesuffix("()")
+
+
+def _scan(source: str, name: str) -> tuple[list[str], list[Block]]:
+    """(the stub's lines, the blocks) of a solution's text; MarkerError when the markers are off."""
     lines = source.splitlines(keepends=True)
     out: list[str] = []
-    inside = False
-    blocks = 0
+    blocks: list[Block] = []
+    start = None
     for i, line in enumerate(lines, 1):
         stripped = line.strip()
         if stripped.startswith(BEGIN):
-            if inside:
+            if start is not None:
                 raise MarkerError(f"{name}:{i}: {BEGIN} inside another block")
             indent = len(line) - len(line.lstrip())
             if indent == 0:
@@ -50,18 +66,31 @@ def make_stub(source: str, name: str = "<solution>") -> str:
             func = _enclosing(lines, i - 1, indent)
             what = stripped[len(BEGIN) :].strip(" :-") or (f"{func}()" if func else "this part")
             out.append(f'{" " * indent}raise NotImplementedError("TODO: {what}")\n')
-            inside, blocks = True, blocks + 1
+            start = (i, indent, what)
         elif stripped.startswith(END):
-            if not inside:
+            if start is None:
                 raise MarkerError(f"{name}:{i}: {END} without {BEGIN}")
-            inside = False
-        elif not inside:
+            begin, indent, what = start
+            code = tuple(ln.rstrip("\n") for ln in lines[begin : i - 1])
+            blocks.append(Block(what, begin + 1, i - 1, indent, code))
+            start = None
+        elif start is None:
             out.append(line)
-    if inside:
+    if start is not None:
         raise MarkerError(f"{name}: {BEGIN} never closed")
-    if blocks == 0:
+    if not blocks:
         raise MarkerError(f"{name}: no {BEGIN} blocks: nothing for attendees to write")
-    return "".join(out)
+    return out, blocks
+
+
+def make_stub(source: str, name: str = "<solution>") -> str:
+    """The exercise text for a solution's text."""
+    return "".join(_scan(source, name)[0])
+
+
+def solution_blocks(source: str, name: str = "<solution>") -> list[Block]:
+    """The marked blocks of a solution's text, in order."""
+    return _scan(source, name)[1]
 
 
 _STUB = re.compile(r'^\s*raise NotImplementedError\("TODO: (.*)"\)\s*$')

@@ -70,8 +70,9 @@ def hint_problems(module: Module, root: Path = ROOT) -> list[str]:
         problems.append(f"the TODO {label!r} has no hints in the catalog")
     for name in sorted(names - labels):
         problems.append(f"the catalog's TODO {name!r} is not in the lesson")
-    if not 3 <= len(labels) <= 6:
-        problems.append(f"has {len(labels)} TODOs: a lesson for the room has 3 to 6")
+    teaching = labels - {"answers"}  # the closing questions come on top
+    if not 3 <= len(teaching) <= 6:
+        problems.append(f"has {len(teaching)} TODOs: a lesson for the room has 3 to 6")
     for t in module.todos:
         if len(t.hints) < MIN_HINTS:
             problems.append(f"TODO {t.name!r} has {len(t.hints)} hints, needs {MIN_HINTS}")
@@ -87,9 +88,79 @@ def hint_problems(module: Module, root: Path = ROOT) -> list[str]:
     return problems
 
 
+#: Comparisons a grading check must not make itself: they accept what `expect`
+#: refuses (an empty array, a list, a shape broadcast over another).
+BARE_COMPARISONS = {
+    "approx",
+    "allclose",
+    "isclose",
+    "assert_allclose",
+    "assert_almost_equal",
+    "assert_array_almost_equal",
+    "assert_array_equal",
+    "assert_equal",
+    "array_equal",
+}
+
+
+def comparison_problems(test_path: Path) -> list[str]:
+    """Bare approx/allclose calls in a grading check: checks compare through `expect` only."""
+    import ast
+
+    tree = ast.parse(test_path.read_text(encoding="utf-8"))
+    problems = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name in BARE_COMPARISONS:
+            problems.append(
+                f"{test_path.name}, line {node.lineno}: a bare `{name}(...)`: compare through "
+                "workshop.grading.expect (it checks the answer's kind and shape first)"
+            )
+    return problems
+
+
+def _code(line: str) -> str:
+    """A line of code without its comment and its spaces (how a hint may quote it)."""
+    return "".join(line.split("#", 1)[0].split()).replace('"', "'")
+
+
+def hint_leaks(module: Module, root: Path = ROOT) -> list[str]:
+    """TODOs whose hints hand over the solution's lines: most of a block, or a one-line block.
+
+    Hints go from the idea, to the formula, to a partial line; never the whole block.
+    Lines shorter than 8 characters (`else:`, `return w`) do not count either way.
+    """
+    from workshop.stubs import solution_blocks
+
+    try:
+        blocks = solution_blocks(module.solution_path(root).read_text(encoding="utf-8"))
+    except (OSError, MarkerError):
+        return []
+    problems = []
+    for block in blocks:
+        todo = next((t for t in module.todos if t.name == block.todo), None)
+        if todo is None:
+            continue
+        hints = _code(" ".join(todo.hints))
+        lines = [c for c in map(_code, block.code) if len(c) >= 8]
+        given = [c for c in lines if c in hints]
+        if lines and (len(given) > len(lines) / 2 or (len(lines) == 1 and given)):
+            problems.append(
+                f"TODO {todo.name!r}: its hints hand over {len(given)} of the solution's "
+                f"{len(lines)} lines (e.g. `{given[0][:60]}`): end at a partial line"
+            )
+    return problems
+
+
 def verify_module(module: Module, root: Path = ROOT, solutions: bool = True) -> ModuleVerdict:
     verdict = ModuleVerdict(module.id)
     verdict.problems += hint_problems(module, root)
+    verdict.problems += hint_leaks(module, root)
+    if module.test_path(root).exists():
+        verdict.problems += comparison_problems(module.test_path(root))
     if not module.solution_path(root).exists() or not module.test_path(root).exists():
         verdict.problems.append("solution or tests missing")
         return verdict
