@@ -265,24 +265,24 @@ def test_run_of_an_unfinished_exercise_names_the_todos_left(project):
 def test_messages_are_printed_as_text_not_rich_markup():
     # A message quoting the attendee's values, e.g. softmax gave [nan, nan],
     # lost "[nan, nan]": Rich read it as a style tag and swallowed it.
-    from workshop import cli
+    from workshop.cli import common
     from workshop.grading.runner import CheckResult
 
     module = load_catalog()[1]
     result = CheckResult(
         module.id, "failed", "softmax gave [nan, nan] and [bold]x[/bold]: np.exp overflowed"
     )
-    with cli.console.capture() as captured:
-        cli._print_result(result, module, verbose=False)
+    with common.console.capture() as captured:
+        common.print_result(result, module, verbose=False)
     assert "[nan, nan]" in captured.get() and "[bold]x[/bold]" in captured.get()
 
 
 def test_a_failed_check_says_how_to_draw_the_same_inputs_again():
-    from workshop import cli
+    from workshop.cli import common
     from workshop.grading.runner import CheckResult
 
     module = load_catalog()[1]
     result = CheckResult(module.id, "failed", "wrong", seed=1234)
-    with cli.console.capture() as captured:
-        cli._print_result(result, module, verbose=False)
+    with common.console.capture() as captured:
+        common.print_result(result, module, verbose=False)
     assert f"workshop check {module.number} --seed 1234" in captured.get()

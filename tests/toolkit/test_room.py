@@ -415,19 +415,19 @@ def test_client_queues_while_the_server_is_away_and_sends_later(tmp_path, attend
 
 def test_every_saved_check_is_reported_never_raising(attendee_state, monkeypatch):
     """`workshop check` and `watch` both save progress through one function, which reports."""
-    from workshop import cli
+    from workshop.cli import common
 
     module = next(m for m in MODULES if m.id == "ex01_perceptron")
-    cli._save_progress(_result(), module)  # not in a room: nothing queued, nothing raised
+    common.save_progress(_result(), module)  # not in a room: nothing queued, nothing raised
     assert client.read_queue() == []
     client.join(f"http://127.0.0.1:{free_port()}", "a-token-123", "ada")
     monkeypatch.setattr(client, "start_sender", lambda: None)
-    cli._save_progress(_result(), module)
+    common.save_progress(_result(), module)
     (queued,) = client.read_queue()
     assert (queued["attendee"], queued["module"]) == ("ada", "ex01_perceptron")
     (attendee_state / "room-queue.jsonl").unlink()
     (attendee_state / "room-queue.jsonl").mkdir()  # a queue that cannot be written
-    cli._save_progress(_result(), module)  # still no exception: the check is what matters
+    common.save_progress(_result(), module)  # still no exception: the check is what matters
 
 
 @pytest.mark.parametrize(
