@@ -11,7 +11,9 @@ import csv
 import io
 import json
 import math
+import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -311,6 +313,55 @@ def test_rate_limit_per_attendee(server):
     codes = [server.post([good() for _ in range(10)])[0] for _ in range(BURST // 10 + 1)]
     assert codes[: BURST // 10] == [200] * (BURST // 10) and codes[-1] == 429
     assert server.post(good(attendee="neighbour"))[0] == 200  # one attendee, not the room
+
+
+# --------------------------------------------------------------------------- a hostile laptop
+
+
+def test_a_token_never_starts_with_a_dash(tmp_path, monkeypatch):
+    """`--token -abc` is read as an option: no token starts with "-"."""
+    from workshop.room import store
+
+    made = iter(["-starts-with-a-dash-abcd", "_starts-with-a-line-abcd"])
+    monkeypatch.setattr(store.secrets, "token_urlsafe", lambda _n: next(made))
+    room = store.Store(tmp_path / "made.sqlite3")
+    assert room.secret("room_token") == "_starts-with-a-line-abcd"
+    room.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_stored_token_that_starts_with_a_dash_is_replaced_and_joining_works(tmp_path):
+    from workshop.room.store import Store
+
+    db = tmp_path / "room.sqlite3"
+    old = Store(db)
+    old.secret("room_token")
+    old.db.execute("UPDATE meta SET value = ? WHERE key = 'room_token'", ("-Ab3_xyz" * 3,))
+    old.close()
+    server = Server(db).start()
+    try:
+        assert not server.token.startswith("-"), f"expected a new token, got {server.token}"
+        assert "started with '-'" in server.output and "replaced" in server.output
+        assert server.post({"attendee": "ada"}, token="-Ab3_xyz" * 3, path="/api/hello")[0] == 401
+        # The join line, pasted as printed, works.
+        env = dict(os.environ, WORKSHOP_STATE_DIR=str(tmp_path / "attendee"), COLUMNS="200")
+        line = re.search(r"workshop join (.*)", server.output).group(1)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "workshop.cli",
+                "join",
+                *shlex.split(line.replace("Your Name", "Ada")),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert done.returncode == 0 and "joined the room" in done.stdout, done.stdout + done.stderr
+    finally:
+        server.stop()
 
 
 @pytest.mark.timeout(240)

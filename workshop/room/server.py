@@ -96,11 +96,19 @@ class RoomServer:
         stuck_minutes: float = 10.0,
         renew: bool = False,
         log=None,
+        say=print,
     ):
+        """`renew`: a new token and key. `say` prints what the instructor should know at start."""
         self.modules = modules if modules is not None else load_catalog()
         self.module_ids = {m.id for m in self.modules}
         self.store = Store(db)
         self.token = self.store.secret("room_token", renew)
+        if self.token.startswith("-"):  # made before tokens were kept from starting with one
+            self.token = self.store.secret("room_token", renew=True)
+            say(
+                "The room token started with '-', which a command line reads as an option: "
+                "it is replaced, attendees who joined run the new join line below."
+            )
         self.key = self.store.secret("instructor_key", renew)
         self.room: Room = load(self.store, self.modules, stuck_minutes)
         self.stored = self.store.count()

@@ -49,6 +49,18 @@ COLUMNS += ("duration", "time", "received")
 TIMELINE_POINTS = 240  # the progress chart's resolution
 
 
+def new_secret() -> str:
+    """A random token (URL-safe, 24 characters) that never starts with "-".
+
+    The token is pasted after `--token` on the attendee's command line, where
+    one that starts with a dash is read as an option ("expected one argument").
+    """
+    while True:
+        value = secrets.token_urlsafe(18)
+        if not value.startswith("-"):
+            return value
+
+
 class Store:
     """The SQLite file: records, who holds which name, the room's secrets (kept across restarts)."""
 
@@ -67,7 +79,7 @@ class Store:
             row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
             if row is not None and not renew:
                 return row[0]
-            value = secrets.token_urlsafe(18)
+            value = new_secret()
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             return value
 
@@ -243,6 +255,7 @@ class Room:
         """Everything the page draws, as plain JSON data."""
         now = time.time() if now is None else now
         people = []
+
         for name in sorted(self.cells, key=str.casefold):
             cells = {}
             for module, c in self.cells[name].items():
