@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import secrets
 import shlex
 import socket
 import subprocess
@@ -318,6 +319,97 @@ def test_rate_limit_per_attendee(server):
 # --------------------------------------------------------------------------- a hostile laptop
 
 
+def _answers_on(address: str) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+# Other laptops of the room are other addresses of 127.0.0.0/8: Linux answers on all of them.
+needs_loopbacks = pytest.mark.skipif(
+    not _answers_on("127.0.1.1"), reason="only 127.0.0.1 answers here (macOS): no other laptops"
+)
+
+
+@needs_loopbacks
+def test_a_classroom_behind_one_address_joins_and_a_loop_of_names_is_stopped(server):
+    """New names are limited per address, sized for a whole class behind one NAT."""
+    from workshop.room.server import JOIN_BURST
+
+    machines = {f"Student {i:02d}": secrets.token_hex(16) for i in range(60)}
+    joined = [server.hello(name, machine)[0] for name, machine in machines.items()]
+    assert joined == [200] * 60, "a class of 60 behind one address should all join at once"
+
+    # The same address loops over new names: stopped shortly after the burst.
+    codes, answer, retry = [], {}, None
+    for i in range(300):
+        status, answer, retry = server.hello(f"bot {i}")
+        codes.append(status)
+        if status != 200:
+            break
+    assert codes[-1] == 429, f"expected a 429 before 300 names, got {codes.count(200)} names in"
+    assert 60 + codes.count(200) <= JOIN_BURST + 2  # + what refilled meanwhile (6 a minute)
+    assert retry is not None and int(retry) >= 1, f"expected a Retry-After, got {retry!r}"
+    assert "too many new names" in answer["error"] and "try again in" in answer["error"]
+
+    # Those who joined are not locked out: their sender asks again before each send.
+    assert server.hello("Student 07", machines["Student 07"])[0] == 200
+    record = good(attendee="Student 07")
+    assert server.post(record, machine=machines["Student 07"])[0] == 200
+    assert server.hello("Student 07")[0] == 409  # and the name is still theirs alone
+    # Another laptop of the room (another address) still joins.
+    assert server.hello("Neighbour", source="127.0.0.2")[0] == 200
+
+
+@needs_loopbacks
+@pytest.mark.timeout(120)
+def test_a_full_room_says_so_and_new_token_frees_the_names_that_never_checked(tmp_path):
+    from workshop.room.server import JOIN_BURST, MAX_NAMES, NAMES_PER_MACHINE
+
+    server = Server(tmp_path / "room.sqlite3").start()
+    try:
+        # `workshop join` in a loop (one machine): stopped at a few names.
+        laptop = secrets.token_hex(16)
+        codes = [server.hello(f"loop {i}", laptop)[0] for i in range(NAMES_PER_MACHINE + 1)]
+        assert codes == [200] * NAMES_PER_MACHINE + [403], codes
+        status, answer, _ = server.hello("loop again", laptop)
+        assert f"holds {NAMES_PER_MACHINE} names" in answer["error"], answer
+
+        # Forged machines from several addresses fill the room: then it says it is full.
+        ada = server.machine("Ada")
+        assert server.post(good(attendee="Ada"))[0] == 200  # Ada checks: her name stays
+        names = NAMES_PER_MACHINE + 1
+        for i in range(MAX_NAMES):
+            source = f"127.0.1.{i // JOIN_BURST + 1}"
+            status, answer, _ = server.hello(f"squatter {i}", source=source)
+            if status != 200:
+                break
+            names += 1
+        assert names == MAX_NAMES and status == 403, (names, status, answer)
+        assert "the room is full" in answer["error"] and "Ask the instructor" in answer["error"]
+        assert server.hello("Late Larry", source="127.0.2.1")[0] == 403
+        assert server.hello("Ada", ada)[0] == 200  # who joined still gets in
+        assert server.post(good(attendee="Ada"))[0] == 200
+    finally:
+        server.stop()
+
+    renewed = Server(tmp_path / "room.sqlite3", server.port, "--new-token").start()
+    try:
+        assert renewed.token != server.token
+        dropped = MAX_NAMES - 1
+        assert f"{dropped} name(s) that never sent a check are free again" in renewed.output
+        assert server.post(good(attendee="Ada"), token=renewed.token)[0] == 200
+        assert renewed.hello("Ada")[0] == 409  # Ada's name stays hers
+        assert renewed.hello("squatter 3")[0] == 200  # a squatted name is free again
+        assert renewed.hello("Late Larry")[0] == 200  # and the room has space
+        assert [a["name"] for a in renewed.state()["attendees"]] == ["Ada"]
+    finally:
+        renewed.stop()
+
+
 def test_a_token_never_starts_with_a_dash(tmp_path, monkeypatch):
     """`--token -abc` is read as an option: no token starts with "-"."""
     from workshop.room import store
@@ -601,3 +693,44 @@ def test_the_queue_keeps_the_newest_records(attendee_state, monkeypatch):
         client.report(result, spawn=False)
     queue = client.read_queue()
     assert len(queue) == client.QUEUE_LIMIT and queue[0]["duration"] == 5.0
+
+
+def test_the_client_says_why_a_join_was_refused_and_its_sender_waits(attendee_state, monkeypatch):
+    """A full room and a busy one, as `workshop join` and the sender meet them."""
+    url = f"http://127.0.0.1:{free_port()}"
+    answers: list = []
+    monkeypatch.setattr(client, "_post", lambda *_args: answers.pop(0))
+    answers[:] = [(429, {"error": "too many new names", "retry_after": "12"})]
+    with pytest.raises(ValueError, match="many new names at once: run the join line again in 12"):
+        client.join(url, "a-token-123", "ada")
+    full = "the room is full: it holds 300 names, the most it takes. Ask the instructor"
+    answers[:] = [(403, {"error": full})]
+    with pytest.raises(ValueError, match="refused the name: the room is full.*Ask the instructor"):
+        client.join(url, "a-token-123", "ada")
+    assert client.joined() is None
+
+    answers[:] = [(200, {"ok": True})]
+    client.join(url, "a-token-123", "ada")
+    client.report(_result(), spawn=False)
+    naps: list = []
+    # Busy: waits what the server says, then sends. Full: gives up at once, keeps the record.
+    answers[:] = [(429, {"retry_after": "12"}), (200, {}), (200, {"stored": 1})]
+    assert client.flush(retries=(0.01,), sleep=naps.append) == 1 and naps == [12.0]
+    client.report(_result(), spawn=False)
+    answers[:] = [(403, {"error": full})]
+    assert client.flush(retries=(0.01, 0.01), sleep=naps.append) == 0 and naps == [12.0]
+    assert len(client.read_queue()) == 1
+
+
+def test_new_names_are_counted_per_ipv4_address_and_per_ipv6_slash_64():
+    """An IPv6 laptop picks any address of its /64 at will: the /64 is one sender."""
+    from types import SimpleNamespace
+
+    from workshop.room.server import _address
+
+    def at(host):
+        return _address(SimpleNamespace(client=SimpleNamespace(host=host)))
+
+    assert at("10.0.0.5") == "10.0.0.5" and at("::ffff:10.0.0.5") == "10.0.0.5"
+    assert at("2001:db8:1:2::1") == at("2001:db8:1:2:ffff:1:2:3") == "2001:db8:1:2::/64"
+    assert at("2001:db8:1:3::1") != at("2001:db8:1:2::1")

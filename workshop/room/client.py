@@ -141,6 +141,14 @@ def join(url: str, token: str, name: str) -> str:
             f"the name {name!r} is taken in this room by another machine: "
             "join with another --name (or ask the instructor)"
         )
+    if reachable and status == 429:  # many new names from this network at once
+        wait = answer.get("retry_after") or "a few"
+        raise ValueError(
+            f"the server at {url} is taking many new names at once: "
+            f"run the join line again in {wait} seconds"
+        )
+    if reachable and status == 403:  # the room is full, or this machine holds enough names
+        raise ValueError(f"the server at {url} refused the name: {answer.get('error', '')}")
     if reachable and status != 200:
         raise ValueError(f"the server at {url} answered {status}: {answer.get('error', '')}")
     folder = _folder()
@@ -249,16 +257,17 @@ def flush(retries=RETRIES, sleep=time.sleep) -> int:
         # Claim the name first (a join made while the server was away has not yet).
         while True:
             try:
-                status, _ = _post(
+                status, answer = _post(
                     f"{room['url']}/api/hello", room["token"], {"attendee": room["name"]}
                 )
             except OSError:
-                status = 0
+                status, answer = 0, {}
             if status == 200:
                 break
-            if status in (400, 401, 409) or failures >= len(retries):
+            if status in (400, 401, 403, 409) or failures >= len(retries):
                 return sent  # refused, or away: the records wait for the next check
-            sleep(retries[failures])
+            wait = answer.get("retry_after")  # 429: many names joining at once
+            sleep(min(30.0, float(wait)) if wait and str(wait).isdigit() else retries[failures])
             failures += 1
         failures = 0
         while True:

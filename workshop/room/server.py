@@ -16,6 +16,11 @@ Two secrets, both kept in the SQLite file so a restart changes neither:
 Every record is checked field by field (records.py), requests are capped in
 size and rate-limited per attendee, and the page writes every value as text
 (never as HTML) under a Content-Security-Policy that runs no inline script.
+
+Joining (POST /api/hello) claims a name: new names are rate-limited per
+client address, a machine holds a few names at most and a room a few hundred,
+so a laptop looping over names cannot fill the room or squat every name.
+`--new-token` (renew) also forgets the names that never sent a check.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 import time
@@ -52,10 +58,21 @@ STATIC = Path(__file__).with_name("static")
 COOKIE = "workshop_room_key"
 MACHINE_HEADER = "X-Attendee-Machine"
 MAX_BODY = 64 * 1024  # bytes in one request: 50 records of the largest size fit
-MAX_ATTENDEES = 1000
 MAX_RECORDS = 500_000
 BURST = 60  # records an attendee may send at once (a `workshop check` of all sends 13)
 REFILL = 1.0  # ... and then one more per second
+# Names a room holds (joined, with or without checks): a workshop room is a few
+# dozen, a lecture hall a few hundred. RoomServer(max_names=...) changes it.
+MAX_NAMES = 300
+NAMES_PER_MACHINE = 5  # a typo fixed, a name changed: a `workshop join` loop stops at 5
+# New names claimed per client address. A classroom often reaches the server
+# through ONE address (the Wi-Fi's NAT, a lab's router): then the whole room
+# joins from it within the first minutes, so the burst holds a class of 60
+# with room to spare, and latecomers get 6 a minute after it. A loop claiming
+# names from one laptop gets those 80, then one every 10 s (until the room is
+# full); joining again under a name one already holds never counts.
+JOIN_BURST = 80
+JOIN_REFILL = 6 / 60  # per second
 PUSH_EVERY = 0.25  # seconds between two updates of the page at most
 REFRESH_EVERY = 20.0  # the page is sent a fresh state at least this often ("stuck for")
 SECURITY_HEADERS = {
@@ -69,7 +86,7 @@ SECURITY_HEADERS = {
 
 
 class Bucket:
-    """Token bucket: `burst` records at once, then `refill` per second."""
+    """Token bucket: `burst` at once (records, names), then `refill` per second."""
 
     def __init__(self, burst: float, refill: float):
         self.burst, self.refill = burst, refill
@@ -96,9 +113,13 @@ class RoomServer:
         stuck_minutes: float = 10.0,
         renew: bool = False,
         log=None,
+        max_names: int = MAX_NAMES,
         say=print,
     ):
-        """`renew`: a new token and key. `say` prints what the instructor should know at start."""
+        """`renew`: a new token and key, and the names that never sent a check are forgotten.
+
+        `say` prints what the instructor should know at start (a line each).
+        """
         self.modules = modules if modules is not None else load_catalog()
         self.module_ids = {m.id for m in self.modules}
         self.store = Store(db)
@@ -110,10 +131,16 @@ class RoomServer:
                 "it is replaced, attendees who joined run the new join line below."
             )
         self.key = self.store.secret("instructor_key", renew)
+        if renew:
+            dropped = self.store.drop_silent()
+            if dropped:
+                say(f"New token: {dropped} name(s) that never sent a check are free again.")
         self.room: Room = load(self.store, self.modules, stuck_minutes)
         self.stored = self.store.count()
         self.names = self.store.attendees()  # name -> hash of the secret of the machine that joined
-        self.buckets: dict[str, Bucket] = {}
+        self.max_names = max_names
+        self.buckets: dict[str, Bucket] = {}  # attendee -> their records' bucket
+        self.joins: dict[str, Bucket] = {}  # client address -> its new names' bucket
         self.listeners: set[asyncio.Queue] = set()
         self.changed = asyncio.Event()
         self.log = log
@@ -207,7 +234,11 @@ class RoomServer:
         )
 
     async def hello(self, request: Request) -> Response:
-        """`workshop join` asks whether the token is right before it saves it."""
+        """`workshop join` asks whether the token is right and claims the name.
+
+        The sender asks again before each send: a name the machine holds is
+        answered at once, whatever the limits; only new names count.
+        """
         payload, problem = await self.body(request)
         if problem is not None:
             return problem
@@ -221,14 +252,44 @@ class RoomServer:
         if machine is None:
             return _error(400, f"expected the machine's secret ({MACHINE_HEADER}: 32 hex digits)")
         if name not in self.names:
-            if len(self.names) >= MAX_ATTENDEES:
-                return _error(403, f"the room is full ({MAX_ATTENDEES} attendees)")
+            refused = self.may_claim(request, machine)
+            if refused is not None:
+                return refused
             self.names[name] = self.store.claim(name, machine)
         if not hmac.compare_digest(self.names[name], machine):
             return _error(
                 409, f"the name {name!r} is taken in this room by another machine: choose another"
             )
         return JSONResponse({"ok": True, "attendee": name, "modules": len(self.modules)})
+
+    def may_claim(self, request: Request, machine: str) -> Response | None:
+        """None when this machine may claim one more name; otherwise the answer refusing it."""
+        if len(self.names) >= self.max_names:
+            return _error(
+                403,
+                f"the room is full: it holds {self.max_names} names, the most it takes. "
+                "Ask the instructor (`workshop serve --new-token` frees the names that "
+                "never sent a check)",
+            )
+        held = sum(1 for holder in self.names.values() if holder == machine)
+        if held >= NAMES_PER_MACHINE:
+            return _error(
+                403,
+                f"this machine holds {held} names in this room, expected at most "
+                f"{NAMES_PER_MACHINE}: join with one of them, or ask the instructor",
+            )
+        address = _address(request)
+        bucket = self.joins.setdefault(address, Bucket(JOIN_BURST, JOIN_REFILL))
+        wait = bucket.take(1)
+        if wait:
+            response = _error(
+                429,
+                f"too many new names from {address}: expected at most {JOIN_BURST} at once, "
+                f"then {JOIN_REFILL * 60:.0f} a minute; try again in {wait:.0f} s",
+            )
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
+        return None
 
     def is_machine_of(self, request: Request, name: str) -> bool:
         """Records under a name come only from the machine that joined with it."""
@@ -354,6 +415,23 @@ def _machine(request: Request) -> str | None:
     if not re.fullmatch(r"[0-9a-f]{32}", secret):
         return None
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _address(request: Request) -> str:
+    """Who a request comes from, as the rate limit counts them.
+
+    An IPv6 host picks any address of its /64 at will: the /64 is one sender.
+    """
+    host = request.client.host if request.client else ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:10.0.0.5, an IPv4 client of a dual-stack socket
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -198,6 +198,29 @@ class Server:
             return secret if status == 200 else ""
         return self.machines[name]
 
+    def hello(self, name: str, machine: str | None = None, source: str = "127.0.0.1"):
+        """Join as `name` from `machine` (a new one by default), at the client address `source`.
+
+        (status, JSON answer, Retry-After). Another address of 127.0.0.0/8 is
+        another laptop of the room (Linux answers on all of them).
+        """
+        import http.client
+
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=10, source_address=(source, 0)
+        )
+        headers = {
+            "Authorization": f"Bearer {self.token}",
+            "X-Attendee-Machine": machine or secrets.token_hex(16),
+            "Content-Type": "application/json",
+        }
+        try:
+            conn.request("POST", "/api/hello", json.dumps({"attendee": name}), headers)
+            response = conn.getresponse()
+            return response.status, json.loads(response.read()), response.getheader("Retry-After")
+        finally:
+            conn.close()
+
     def get(self, path: str, key: str | None = None):
         request = urllib.request.Request(
             self.url + path, headers={"X-Room-Key": self.key if key is None else key}

@@ -88,6 +88,14 @@ class Store:
         with self._lock:
             return dict(self.db.execute("SELECT name, machine FROM attendees").fetchall())
 
+    def drop_silent(self) -> int:
+        """Forget the names that never sent a record (joined, never checked); how many."""
+        with self._lock:
+            cur = self.db.execute(
+                "DELETE FROM attendees WHERE name NOT IN (SELECT DISTINCT attendee FROM records)"
+            )
+            return cur.rowcount
+
     def claim(self, name: str, machine: str) -> str:
         """Give `name` to `machine` unless another has it; the machine that holds it."""
         with self._lock:
