@@ -456,6 +456,64 @@ def test_a_stored_token_that_starts_with_a_dash_is_replaced_and_joining_works(tm
         server.stop()
 
 
+@pytest.mark.parametrize(
+    ("name", "alike"),
+    [
+        ("ada", "\u0430da"),  # Cyrillic a
+        ("Ada", "ADA"),
+        ("ada", "\uff41\uff44\uff41"),  # fullwidth
+        ("Anna", "\u0391\u039d\u039d\u0391"),  # Greek capitals
+        ("ada", "ada\u034f"),  # an invisible combining grapheme joiner
+        ("ada", "ada\u3164"),  # a Hangul filler (a blank letter)
+        ("Alice", "AIice"),  # capital I for l
+        ("Bob", "B0b"),  # zero for o
+        ("Ada Lovelace", "Ada  Lovelace"),
+        ("Zoë", "zoe\u0308"),  # a combining diaeresis
+    ],
+)
+def test_look_alike_names_share_a_key(name, alike):
+    assert set(records.look_alike_keys(name)) & set(records.look_alike_keys(alike)), (name, alike)
+
+
+@pytest.mark.parametrize(
+    ("name", "other"),
+    [
+        ("Ada", "Ida"),
+        ("Zoë", "Zoe"),
+        ("李雷", "李电"),
+        ("attendee-001", "attendee-002"),
+        ("Ian", "Lan"),
+    ],
+)
+def test_different_names_do_not(name, other):
+    assert not set(records.look_alike_keys(name)) & set(records.look_alike_keys(other))
+
+
+def test_invisible_names_are_refused():
+    for name in ("a\u200bda", "ad\u200da", "\ufeffada", "a\u2028da"):  # zero-width, separators
+        with pytest.raises(records.RecordError, match="control character"):
+            records.check_name(name)
+    with pytest.raises(records.RecordError, match="only invisible characters"):
+        records.check_name("\u3164\u034f")
+
+
+def test_look_alike_names_are_flagged_in_the_page_state(server):
+    names = ["ada", "\u0430da", "ADA", "\uff41\uff44\uff41", "bob", "Zoë"]
+    for name in names:
+        assert server.post(good(attendee=name))[0] == 200, name
+    assert server.hello("a\u200bda")[0] == 400  # zero-width: not admitted at all
+    assert server.hello("b\u043eb")[0] == 200  # Cyrillic o, joined but never checked: not shown
+    people = {a["name"]: a for a in server.state()["attendees"]}
+    assert people["ada"]["looks_like"] == ["ADA", "\u0430da", "\uff41\uff44\uff41"]
+    assert people["\u0430da"]["looks_like"] == ["ADA", "ada", "\uff41\uff44\uff41"]
+    assert people["\u0430da"]["unusual"] == ["CYRILLIC SMALL LETTER A (U+0430)"]
+    assert people["ada"]["unusual"] == []
+    assert people["bob"]["looks_like"] == [] and people["Zoë"]["looks_like"] == []
+    # Side by side on the page, whatever their script.
+    order = [a["name"] for a in server.state()["attendees"]]
+    assert order == ["ADA", "ada", "\u0430da", "\uff41\uff44\uff41", "bob", "Zoë"], order
+
+
 @pytest.mark.timeout(240)
 def test_sixty_attendees_twenty_checks_each_through_a_restart(tmp_path):
     """1,200 records from 60 attendees at once; the server restarts half-way; nothing lost."""

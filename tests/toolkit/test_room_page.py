@@ -29,6 +29,7 @@ from .tools import CHROMIUM, needs_chromium
 pytestmark = needs_chromium
 ARTIFACTS = Path(os.environ.get("WORKSHOP_ARTIFACTS") or ROOT / "outputs" / "test-artifacts")
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+LOOK_ALIKE = "\u0410da"  # a Cyrillic capital A: passes for "Ada"
 
 
 def _earlier_session(db: Path) -> dict[str, int]:
@@ -57,6 +58,9 @@ def _earlier_session(db: Path) -> dict[str, int]:
         [simulate.record("Gone Early", m, runner.PASSED, 6, 6, "All 6 pass.")], time.time() - 2700
     )
     done["Gone Early"] = 1
+    for name in ("Ada", LOOK_ALIKE):
+        store.add([simulate.record(name, m, runner.FAILED, 1, 6, "not yet.", "t")], time.time())
+        done[name] = 0
     store.close()
     return done
 
@@ -81,7 +85,7 @@ def test_the_page_shows_the_room_and_follows_it_live(tmp_path):
             # The grid: one row per attendee, their modules passed, names as text.
             rows = page.eval_on_selector_all(
                 "#grid tr[data-attendee]",
-                "rows => rows.map(r => [r.dataset.attendee, r.querySelector('th').textContent,"
+                "rows => rows.map(r => [r.dataset.attendee, r.querySelector('th .person').textContent,"
                 " r.querySelectorAll('td.cell.done').length])",
             )
             assert {name: n for name, _shown, n in rows} == done
@@ -95,9 +99,28 @@ def test_the_page_shows_the_room_and_follows_it_live(tmp_path):
             explain = page.inner_text("#explain")
             assert "people" in explain or "person" in explain
             assert page.locator("#chart path.done-line").count() == 1
-            idle = page.eval_on_selector_all("#grid th.name.idle", "n => n.map(x => x.textContent)")
+            idle = page.eval_on_selector_all(
+                "#grid th.name.idle .person", "n => n.map(x => x.textContent)"
+            )
             assert "Gone Early" in idle and "Stuck Sam" not in idle  # 45 min quiet; 2 min
             assert page.inner_text("#link") == "live"
+
+            # Look-alike names: each marked, the mark says which name and which letter.
+            marked = page.eval_on_selector_all(
+                "#grid th.name .lookalike",
+                "marks => marks.map(m => [m.closest('tr').dataset.attendee, m.textContent, m.title])",
+            )
+            assert sorted(name for name, _mark, _title in marked) == ["Ada", LOOK_ALIKE]
+            titles = {name: title for name, _mark, title in marked}
+            assert all(mark == "⚠" for _name, mark, _title in marked)
+            assert titles["Ada"] == f"looks like “{LOOK_ALIKE}”"
+            assert titles[LOOK_ALIKE] == (
+                "looks like “Ada”\nthis name has CYRILLIC CAPITAL LETTER A (U+0410)"
+            )
+            order = [name for name, _shown, _n in rows]
+            assert order.index(LOOK_ALIKE) == order.index("Ada") + 1, "side by side"
+            ada = page.locator('#grid tr[data-attendee="Ada"] th.name')
+            assert "looks like" in ada.get_attribute("title")
 
             # A new attendee checks: the page changes by itself (no reload).
             page.evaluate("window.sameDocument = true")

@@ -46,8 +46,10 @@ class RecordError(ValueError):
 
 
 def _printable(text: str) -> bool:
-    """No control characters (newlines, escapes, bidi overrides, NUL)."""
-    return not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text)
+    """No control characters (newlines, escapes, bidi overrides, zero-width ones, NUL)."""
+    return not any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for ch in text
+    )
 
 
 def check_name(value) -> str:
@@ -63,7 +65,69 @@ def check_name(value) -> str:
         raise RecordError(
             f"attendee: expected printable characters, got a control character in {name!r}"
         )
+    if not skeleton(name):
+        raise RecordError(f"attendee: expected a name, got only invisible characters {name!r}")
     return name
+
+
+# Look-alike names. Two names look alike when they differ only by case, by
+# width or another compatibility form (NFKC: "ａｄａ", "ﬁ"), by invisible
+# characters, or by letters of another script drawn like Latin ones (Cyrillic
+# "а" for "a"). Zero-width and bidi characters never get this far: they are
+# control characters (Cf), refused above. The map holds the common look-alikes
+# of Unicode's confusables.txt (UTS #39) for Cyrillic, Greek and Armenian, and
+# the digits drawn like letters; it is not all of Unicode, it is what someone
+# can type to pass for a neighbour.
+_LOOK_ALIKE = str.maketrans(
+    {
+        # Cyrillic
+        **dict(zip("АВЕКМНОРСТУХЅІЈԚԜӀҮ", "ABEKMHOPCTYXSIJQWIY", strict=True)),
+        **dict(zip("аеорсухѕіјһԛԝӏүпгь", "aeopcyxsijhqwlynrb", strict=True)),
+        # Greek
+        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϹϿ", "ABEZHIKMNOPTYXCJ", strict=True)),
+        **dict(zip("αικνορυχγϲϳ", "aikvopuxycj", strict=True)),
+        # Armenian
+        **dict(zip("ՕՍօսոհզ", "OUounhq", strict=True)),
+        # Latin letters and digits drawn like other Latin letters
+        **dict(zip("ıȷɑɡɩǀ|01", "ijagillol", strict=True)),
+    }
+)
+# Invisible characters that are not control characters (combining, fillers, blanks).
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164"
+    "\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
+)
+
+
+def _drawn(text: str) -> str:
+    """`text` as it is drawn: compatibility forms folded, look-alikes mapped, invisibles gone."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKD", text)).translate(_LOOK_ALIKE)
+    return " ".join(unicodedata.normalize("NFC", text).split()).replace("rn", "m")
+
+
+def skeleton(name: str) -> str:
+    """What `name` looks like, whatever its case: two names with one skeleton look alike."""
+    return _drawn(_drawn(name).casefold())
+
+
+def look_alike_keys(name: str) -> tuple[str, str]:
+    """Two names look alike when one of these keys is the same for both.
+
+    The skeleton; and the name's shape with its case kept, where a capital
+    "I" is drawn like an "l" ("AIice" passes for "Alice").
+    """
+    return "fold:" + skeleton(name), "shape:" + _drawn(name).replace("I", "l")
+
+
+def unusual_characters(name: str) -> list[str]:
+    """The characters of `name` that pass for others (Unicode names): what tells look-alikes apart."""
+    out = []
+    for ch in dict.fromkeys(name):
+        if (ch.isascii() and ch.isalpha()) or ch == " ":
+            continue
+        if _drawn(ch) != ch:
+            out.append(f"{unicodedata.name(ch, 'an unnamed character')} (U+{ord(ch):04X})")
+    return out
 
 
 def _text(record: dict, key: str, limit: int, required: bool) -> str | None:

@@ -20,7 +20,9 @@ size and rate-limited per attendee, and the page writes every value as text
 Joining (POST /api/hello) claims a name: new names are rate-limited per
 client address, a machine holds a few names at most and a room a few hundred,
 so a laptop looping over names cannot fill the room or squat every name.
-`--new-token` (renew) also forgets the names that never sent a check.
+`--new-token` (renew) also forgets the names that never sent a check. Names
+that look alike (case, script, width: records.look_alike_keys) are flagged
+on the page.
 """
 
 from __future__ import annotations

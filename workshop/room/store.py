@@ -21,6 +21,7 @@ from pathlib import Path
 
 from workshop.catalog import Module
 from workshop.grading import grade, runner
+from workshop.room.records import look_alike_keys, unusual_characters
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -193,6 +194,7 @@ class Room:
         self.timeline: list[tuple[float, int, int]] = []  # (time, modules done, attendees)
         self.records = 0
         self.done = 0
+        self._keys: dict[str, tuple[str, ...]] = {}  # attendee -> their look_alike_keys
 
     def add(self, r: dict) -> None:
         row = self.cells.setdefault(r["attendee"], {})
@@ -252,6 +254,23 @@ class Room:
             out.append({"count": count, "outcome": outcome, "check": check, "message": message})
         return out
 
+    def look_alikes(self) -> dict[str, list[str]]:
+        """attendee -> the others on the page whose names look like theirs (case, script, width)."""
+        groups: dict[str, list[str]] = {}
+        for name in self.cells:
+            keys = self._keys.get(name)
+            if keys is None:
+                keys = self._keys[name] = look_alike_keys(name)
+            for key in keys:
+                groups.setdefault(key, []).append(name)
+        out: dict[str, set[str]] = {}
+        for names in groups.values():
+            for name in names if len(names) > 1 else ():
+                out.setdefault(name, set()).update(n for n in names if n != name)
+        return {
+            name: sorted(others, key=lambda n: (n.casefold(), n)) for name, others in out.items()
+        }
+
     def _timeline(self) -> list[list]:
         points = self.timeline
         if len(points) > TIMELINE_POINTS:
@@ -262,9 +281,13 @@ class Room:
     def snapshot(self, now: float | None = None) -> dict:
         """Everything the page draws, as plain JSON data."""
         now = time.time() if now is None else now
+        alike = self.look_alikes()
         people = []
 
-        for name in sorted(self.cells, key=str.casefold):
+        def order(name: str) -> tuple:  # by name, look-alikes next to each other
+            return (min(n.casefold() for n in [name, *alike.get(name, [])]), name.casefold(), name)
+
+        for name in sorted(self.cells, key=order):
             cells = {}
             for module, c in self.cells[name].items():
                 cells[module] = {
@@ -285,6 +308,9 @@ class Room:
                     "current": self.current.get(name),
                     "done": sum(1 for c in self.cells[name].values() if c.done_at is not None),
                     "cells": cells,
+                    # Someone passing for someone else, or one person joined twice: worth a look.
+                    "looks_like": alike.get(name, []),
+                    "unusual": unusual_characters(name) if name in alike else [],
                 }
             )
         modules = []

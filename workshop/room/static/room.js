@@ -95,6 +95,12 @@ function cellTitle(name, m, c) {
   return lines.join("\n");
 }
 
+function lookAlikeText(a) {
+  const lines = [`looks like ${a.looks_like.map((n) => `“${n}”`).join(", ")}`];
+  if (a.unusual && a.unusual.length) lines.push(`this name has ${a.unusual.join(", ")}`);
+  return lines.join("\n");
+}
+
 function drawGrid(state) {
   const table = document.getElementById("grid");
   const head = el("tr");
@@ -110,8 +116,19 @@ function drawGrid(state) {
     const tr = el("tr");
     tr.dataset.attendee = a.name;
     const quiet = Math.floor((state.now - a.seen) / 60);
-    const name = el("th", a.name, quiet >= IDLE_MINUTES ? "name idle" : "name");
-    name.title = `last check ${clock(a.seen)}` + (quiet >= IDLE_MINUTES ? `: nothing for ${quiet} min` : "");
+    const name = el("th", null, quiet >= IDLE_MINUTES ? "name idle" : "name");
+    const lines = [`last check ${clock(a.seen)}` + (quiet >= IDLE_MINUTES ? `: nothing for ${quiet} min` : "")];
+    const alike = a.looks_like || [];
+    if (alike.length) {
+      // Someone passing for someone else (another script, case, width), or one person joined twice.
+      const says = lookAlikeText(a);
+      const mark = el("span", "⚠", "lookalike");
+      mark.title = says;
+      name.append(mark, " ");
+      lines.push(says);
+    }
+    name.append(el("span", a.name, "person"));
+    name.title = lines.join("\n");
     tr.append(name);
     for (const m of state.modules) {
       const c = a.cells[m.id];
