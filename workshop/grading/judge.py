@@ -106,7 +106,14 @@ class Connection:
         message = {"op": op, **{k: self.encode(v) for k, v in fields.items()}}
         try:
             wire.send(self.sock, message)
-            reply = wire.recv(self.sock)
+            if self.proc is not None:  # a worker's detached child may hold its socket open
+                self.sock.settimeout(0.5)
+                try:
+                    reply = wire.recv(self.sock, alive=lambda: self.proc.poll() is None)
+                finally:
+                    self.sock.settimeout(None)
+            else:
+                reply = wire.recv(self.sock)
         except (EOFError, ConnectionError, OSError):
             raise self._lost("the process running your code ended") from None
         except wire.ProtocolError as exc:

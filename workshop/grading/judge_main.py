@@ -22,6 +22,9 @@ import sys
 def main(argv: list[str]) -> int:
     from workshop.grading import procs, spawn
 
+    # The key arrives next, on stdin: from now on the worker (same user, not
+    # sandboxed under `workshop check`) cannot read this process's memory.
+    procs.protect_memory()
     # Whatever the worker detaches (a double fork, a new session) is re-parented
     # to this process, not to init, and dies with the check (see the plugin).
     procs.become_subreaper()

@@ -43,6 +43,38 @@ def become_subreaper() -> bool:
         return False
 
 
+def protect_memory() -> bool:
+    """Make this process's memory, environment and open files unreadable to its own user's
+    other processes (Linux: PR_SET_DUMPABLE 0; /proc/<pid>/mem, environ, fd, cwd need
+    CAP_SYS_PTRACE then). The runner and the judge hold a check's signing key: attendee
+    code running as the same user must not read it. True when it took effect."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(4, 0, 0, 0, 0) == 0  # PR_SET_DUMPABLE, SUID_DUMP_DISABLE
+    except (OSError, AttributeError):
+        return False
+
+
+CAP_SYS_PTRACE = 19
+
+
+def drop_ptrace() -> None:
+    """In a child before exec, as root: no CAP_SYS_PTRACE after exec, ever (Linux).
+
+    Root passes the PR_SET_DUMPABLE guard with CAP_SYS_PTRACE; removed from
+    the bounding set (and no new privileges), attendee code running as root
+    cannot read the judge's memory either. A no-op for other users.
+    """
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(24, CAP_SYS_PTRACE, 0, 0, 0)  # PR_CAPBSET_DROP
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+
+
 def die_with_parent() -> None:
     """In a child before exec: SIGKILL it when its parent dies (Linux; elsewhere a no-op)."""
     if sys.platform.startswith("linux"):

@@ -587,6 +587,7 @@ class PendingCheck:
         self.home = Path(tempfile.mkdtemp(prefix="workshop-check-"))
         self.private = self.home / "submission"
         self.private.mkdir(mode=0o700)
+        procs.protect_memory()  # this process holds the key too
         self.key = secrets.token_bytes(32)
         self.token = secrets.token_hex(16)
         self.copy = self.private / f"{module.id}.py"

@@ -74,13 +74,17 @@ CONNECT_SECONDS = 60
 MAX_FILE_MB = 512  # no file a lesson writes comes close; a bigger one ends the worker (SIGXFSZ)
 
 
-def _limits(memory_mb: int):
+def _limits(memory_mb: int, sandbox: bool = False):
     def apply():  # in the child, before exec
         if sys.platform.startswith("linux"):
             import ctypes
             import resource
 
+            from workshop.grading import procs
+
             ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the judge
+            if not sandbox:  # bubblewrap needs its capabilities; its namespaces hide the judge
+                procs.drop_ptrace()
             if memory_mb:
                 limit = memory_mb * 2**20
                 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -147,7 +151,7 @@ def start_process(
             env[TOKEN_ENV] = token
     kwargs = {}
     if os.name == "posix":
-        kwargs["preexec_fn"] = _limits(spec.memory_mb)
+        kwargs["preexec_fn"] = _limits(spec.memory_mb, spec.sandbox)
         kwargs["start_new_session"] = True
         kwargs["pass_fds"] = fds
     else:  # pragma: no cover - Windows

@@ -60,10 +60,15 @@ def send(sock: socket.socket, message: dict) -> None:
     sock.sendall(_HEADER.pack(len(payload)) + payload)
 
 
-def _read_exactly(sock: socket.socket, n: int) -> bytes:
+def _read_exactly(sock: socket.socket, n: int, alive=None) -> bytes:
     chunks, got = [], 0
     while got < n:
-        chunk = sock.recv(min(n - got, 1 << 20))
+        try:
+            chunk = sock.recv(min(n - got, 1 << 20))
+        except TimeoutError:  # only with `alive`: the socket has a timeout to ask it
+            if alive():
+                continue
+            raise EOFError("the other side ended (its socket is held open elsewhere)") from None
         if not chunk:
             raise EOFError("the other side closed the connection")
         chunks.append(chunk)
@@ -71,11 +76,13 @@ def _read_exactly(sock: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def recv(sock: socket.socket, limit: int = MAX_MESSAGE) -> dict:
-    (size,) = _HEADER.unpack(_read_exactly(sock, _HEADER.size))
+def recv(sock: socket.socket, limit: int = MAX_MESSAGE, alive=None) -> dict:
+    """One message. With `alive` (a callable), a socket with a timeout is polled: the wait
+    ends when the other process ends, even if something it started keeps its socket open."""
+    (size,) = _HEADER.unpack(_read_exactly(sock, _HEADER.size, alive))
     if size > limit:
         raise ProtocolError(f"a message of {size} bytes is over the limit of {limit}")
-    payload = _read_exactly(sock, size)
+    payload = _read_exactly(sock, size, alive)
     try:
         message = msgpack.unpackb(payload, raw=False, strict_map_key=True, use_list=True)
     except Exception as exc:
