@@ -19,6 +19,21 @@ from workshop.grading.grade import STATUSES as STATUS_HELP
 def _add_verify(sub) -> None:
     s = sub.add_parser("verify", help="maintainers: solutions pass, stubs fail, hints, sync")
     s.add_argument("modules", nargs="*")
+    s.add_argument(
+        "--mutants",
+        nargs="?",
+        type=int,
+        const=0,
+        default=None,
+        metavar="N",
+        help="then grade mutants of each solution (wrong and lazy versions): all of them, or a "
+        "fixed sample of N per lesson; goal: every lazy one killed, 95%% of the others",
+    )
+    s.add_argument(
+        "--sample", type=int, default=0, metavar="K", help="which fixed sample (default 0)"
+    )
+    s.add_argument("-j", "--jobs", type=int, default=2, help="mutants graded at once (default 2)")
+    s.add_argument("--json", metavar="FILE", help="write the mutation scores as JSON")
     s.set_defaults(func=cmd_verify)
 
 
@@ -43,8 +58,50 @@ def cmd_verify(args) -> int:
     for p in general:
         console.print(f"[red]problem:[/] {escape(p)}")
     bad = general or [v for v in verdicts if not v.ok]
+    if args.mutants is not None:
+        bad = _verify_mutants(args, [find_module(v.module) for v in verdicts]) or bad
     console.print("[red]verify failed[/]" if bad else "[green]verify passed[/]")
     return 1 if bad else 0
+
+
+def _verify_mutants(args, modules) -> bool:
+    """Grade each lesson's mutants; print the scores and every survivor. True when a goal fails."""
+    import json
+
+    from workshop.grading import mutants
+
+    def show(o) -> None:
+        word = (
+            "[green]killed[/]"
+            if o.killed
+            else ("equivalent" if o.equivalent else "[red]SURVIVED[/]")
+        )
+        lazy = "lazy " if o.mutant.lazy else ""
+        console.print(
+            f"  {word} {o.seconds:5.1f} s {lazy}{escape(o.mutant.id[:110])}", highlight=False
+        )
+
+    scores = []
+    for module in modules:
+        console.print(f"[dim]mutants of {module.id} ...[/]")
+        scores += mutants.run(
+            [module], limit=args.mutants or None, seed=args.sample, jobs=args.jobs, progress=show
+        )
+    console.print(mutants.table(scores), markup=False, highlight=False, soft_wrap=True)
+    survivors = mutants.report(scores)
+    if survivors:
+        console.print(survivors, markup=False, highlight=False, soft_wrap=True)
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({s.module: s.to_dict() for s in scores}, indent=2) + "\n"
+        )
+    missed = [s.module for s in scores if not s.meets_goal]
+    if missed:
+        console.print(
+            f"[red]mutation goal missed[/] (every lazy mutant killed, {mutants.OTHER_GOAL:.0%} of "
+            f"the others) in: {', '.join(missed)}"
+        )
+    return bool(missed)
 
 
 def _add_demo(sub) -> None:
