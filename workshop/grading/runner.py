@@ -661,16 +661,18 @@ class PendingCheck:
             }
         else:  # pragma: no cover - Windows
             kwargs = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-        self.judge = subprocess.Popen(
-            cmd,
-            cwd=root,
-            env=_judge_env(root, self.home),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            **kwargs,
-        )
+        # Started and registered under the lock: another check ending at this moment
+        # takes every child it does not know for an orphan of its own and kills it.
         with _LIVE_LOCK:
+            self.judge = subprocess.Popen(
+                cmd,
+                cwd=root,
+                env=_judge_env(root, self.home),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                **kwargs,
+            )
             _LIVE_JUDGES.add(self.judge.pid)
         for fd in (stack_w, out_w):
             if fd is not None:
@@ -681,8 +683,11 @@ class PendingCheck:
         self.stacks = procs.Tail(os.fdopen(stack_r, "rb"), limit=400_000) if posix else None
         self.output = procs.Tail(os.fdopen(out_r, "rb")) if posix else None
         self.judge_output = procs.Tail(self.judge.stderr)
-        self.control.write((json.dumps(settings) + "\n").encode())
-        self.control.flush()
+        try:
+            self.control.write((json.dumps(settings) + "\n").encode())
+            self.control.flush()
+        except OSError:  # the judge ended at start: go() reports it, with what it printed
+            pass
 
     def go(
         self,
