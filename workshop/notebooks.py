@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -160,37 +161,95 @@ def build(
 # --------------------------------------------------------------------------- grading
 
 
-def notebook_source(path: Path) -> str:
-    """The code of a notebook as a percent-format script (read defensively; magics commented)."""
+class NotebookError(ValueError):
+    """A file that is not a notebook Jupyter could open; the message says what is wrong."""
+
+
+FIX = (
+    "Open it in Jupyter and save it again, or rebuild it with `workshop notebooks --force {key}` "
+    "(your copy is kept in .workshop/backups/notebooks/)."
+)
+
+
+def _check_structure(text: str) -> None:
+    """Raise NotebookError unless `text` is JSON shaped like a notebook (cells of source text)."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise NotebookError("its JSON is nested too deeply to be a notebook") from None
+    except ValueError as exc:
+        raise NotebookError(f"it is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise NotebookError(f"a notebook is a JSON object, this is a {type(data).__name__}")
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        raise NotebookError(f'its "cells" should be a list, got {type(cells).__name__}')
+    for number, cell in enumerate(cells, 1):
+        if not isinstance(cell, dict):
+            raise NotebookError(f"cell {number} is a {type(cell).__name__}, not a cell")
+        source = cell.get("source")
+        lines = source if isinstance(source, list) else [source]
+        if source is None or not all(isinstance(line, str) for line in lines):
+            raise NotebookError(f"cell {number} has no source text")
+        if cell.get("cell_type") not in ("code", "markdown", "raw"):
+            raise NotebookError(f"cell {number} has no cell_type code, markdown or raw")
+
+
+def _as_script(notebook) -> str:
+    """A notebook's code as one percent-format script, the same way for any notebook.
+
+    A cell may start with `from __future__ import ...` (the lesson's first code
+    cell does, after the set-up cell); in one file it must come first. Moved to
+    the top, where it changes no line's cell.
+    """
     import jupytext
 
-    from workshop.grading.procs import read_submission
-
-    text = read_submission(path, limit=MAX_NOTEBOOK)
-    notebook = jupytext.reads(text, fmt="ipynb")
     script = jupytext.writes(notebook, fmt="py:percent")
-    # A cell may start with `from __future__ import ...` (the lesson's first code
-    # cell does, after the set-up cell); in one file it must come first. Moved to
-    # the top, where it changes no line's cell.
     lines = script.splitlines(keepends=True)
     future = [ln for ln in lines if ln.startswith("from __future__ import")]
     rest = [ln for ln in lines if not ln.startswith("from __future__ import")]
     return "".join(future + rest)
 
 
-def pristine(module: Module, root: Path = ROOT) -> str:
-    """What the exercise notebook's code is before the attendee touches it."""
+def notebook_source(path: Path) -> str:
+    """The code of a notebook as a percent-format script (magics commented).
+
+    Read defensively: a file that is not a regular UTF-8 file raises
+    UnreadableSubmission, one that is not a notebook NotebookError (both
+    ValueErrors, with a message that says why).
+    """
     import jupytext
 
+    from workshop.grading.procs import read_submission
+
+    text = read_submission(path, limit=MAX_NOTEBOOK)
+    _check_structure(text)
+    try:
+        return _as_script(jupytext.reads(text, fmt="ipynb"))
+    except Exception as exc:  # jupytext's own complaint, whatever its type
+        raise NotebookError(f"Jupyter's reader refused it: {type(exc).__name__}: {exc}") from None
+
+
+def pristine(module: Module, root: Path = ROOT) -> str:
+    """What the exercise notebook's code is before the attendee touches it (as notebook_source
+    gives it)."""
     solution = module.solution_path(root).read_text(encoding="utf-8")
     source = os.environ.get("WORKSHOP_SOURCE") or DEFAULT_SOURCE
-    return jupytext.writes(notebook_for(make_stub(solution, module.id), source), fmt="py:percent")
+    return _as_script(notebook_for(make_stub(solution, module.id), source))
 
 
 def _code(text: str) -> str:
     """Only the code, to compare two percent scripts (metadata and spacing aside)."""
     lines = [ln.rstrip() for ln in text.splitlines()]
     return "\n".join(ln for ln in lines if ln and not ln.startswith("# %%"))
+
+
+def edited(path: Path, module: Module, root: Path = ROOT) -> bool:
+    """Does the notebook differ from its pristine stub? (One that cannot be read: yes.)"""
+    try:
+        return _code(notebook_source(path)) != _code(pristine(module, root))
+    except (OSError, ValueError):
+        return True
 
 
 @dataclass
@@ -203,29 +262,47 @@ class Choice:
     why: str = ""
 
 
-def choose(module: Module, root: Path = ROOT) -> Choice:
-    """The `.py` exercise, or the notebook when the attendee edited it and saved it last."""
-    script = module.exercise_path(root)
-    notebook = exercise_path(module, root)
-    py = Choice(script, f"exercises/{module.id}.py", False)
-    if not notebook.is_file() or notebook.is_symlink():
+def choose_between(
+    module: Module,
+    script: Path | None,
+    notebook: Path | None,
+    script_display: str,
+    notebook_display: str,
+    root: Path = ROOT,
+) -> Choice | None:
+    """The script, or the notebook when it was edited at all and saved last (None: neither).
+
+    The rule of `workshop check`, and of `workshop grade` for a submitted notebook.
+    """
+    py = Choice(script, script_display, False) if script is not None else None
+    if notebook is None or not os.path.isfile(notebook) or os.path.islink(notebook):
         return py
-    try:
-        edited = _code(notebook_source(notebook)) != _code(pristine(module, root))
-    except Exception:  # an unreadable notebook is graded, and its problem reported
-        edited = True
-    if not edited:
+    if not edited(notebook, module, root):
         return py
-    nb = Choice(notebook, f"{FOLDER}/exercises/{module.id}.ipynb", True)
+    nb = Choice(notebook, notebook_display, True)
     try:
-        py_time = os.lstat(script).st_mtime
+        py_time = os.lstat(script).st_mtime if script is not None else None
     except OSError:
+        py_time = None
+    if py is None or py_time is None:
         return nb
     if os.lstat(notebook).st_mtime >= py_time:
-        nb.why = f"saved after exercises/{module.id}.py"
+        nb.why = f"saved after {script_display}"
         return nb
-    py.why = f"saved after {nb.display}"
+    py.why = f"saved after {notebook_display}"
     return py
+
+
+def choose(module: Module, root: Path = ROOT) -> Choice:
+    """The `.py` exercise, or the notebook when the attendee edited it and saved it last."""
+    return choose_between(
+        module,
+        module.exercise_path(root),
+        exercise_path(module, root),
+        f"exercises/{module.id}.py",
+        f"{FOLDER}/exercises/{module.id}.ipynb",
+        root,
+    )
 
 
 _CELL = re.compile(r"^# %%")

@@ -177,9 +177,15 @@ def record_check(result, points: int, file: str | None = None) -> None:
             entry["points"] = 0
 
 
-def forget(module_id: str) -> None:
+KEPT_ON_RESET = ("done", "points", "done_at")
+
+
+def reset(module_id: str) -> None:
+    """A module back to its stub: its last check is forgotten, points already earned are not."""
     with editing() as data:
-        data["modules"].pop(module_id, None)
+        entry = data["modules"].pop(module_id, None) or {}
+        if entry.get("done"):
+            data["modules"][module_id] = {k: entry[k] for k in KEPT_ON_RESET if k in entry}
 
 
 def next_hint(module_id: str, todo: str, available: int) -> int | None:

@@ -119,6 +119,23 @@ def test_reset_keeps_a_backup(project):
     assert len(backups) == 1 and "my precious work" in backups[0].read_text()
 
 
+def test_reset_keeps_the_points_already_earned(project):
+    exercise = project / "exercises" / "ex01_perceptron.py"
+    exercise.write_text((project / "solutions" / "ex01_perceptron.py").read_text())
+    assert workshop(project, "check", "1").returncode == 0
+    assert workshop(project, "reset", "1").returncode == 0
+    state = json.loads((project / ".workshop" / "progress.json").read_text())
+    entry = state["modules"]["ex01_perceptron"]
+    assert entry["done"] is True and entry["points"] == 10, entry
+    assert "status" not in entry, "the last check is forgotten: the file is a stub again"
+    listed = workshop(project, "list").stdout
+    assert "10/" in listed, listed
+    # Checking the stub again does not take the points away.
+    workshop(project, "check", "1")
+    state = json.loads((project / ".workshop" / "progress.json").read_text())
+    assert state["modules"]["ex01_perceptron"]["points"] == 10
+
+
 def test_unknown_module_is_explained(project):
     result = workshop(project, "check", "42")
     assert result.returncode == 2 and "no module '42'" in result.stdout
@@ -138,10 +155,12 @@ def _rows(path: Path) -> dict[str, dict]:
 
 
 HOSTILE_GRADE = {
-    # Reaches for the checks and a neighbour's file, then is the untouched stub.
+    # Reaches for the checks and a neighbour's file, then is the untouched stub. (It
+    # knows where the project is: the judge's /proc entries, where it once read it
+    # from, are closed to it now.)
     "frank": """
 import os as _os
-_root = _os.readlink(f"/proc/{_os.getppid()}/cwd")
+_root = "PROJECT"
 for _p in (f"{_root}/tests/test_ex01_perceptron.py", "../alice/ex01_perceptron.py"):
     try:
         open(_p, "w").write("def test_nothing():\\n    pass\\n")
@@ -176,7 +195,10 @@ def test_grade_a_folder_of_submissions(project, tmp_path):
         "dave": "def oops(:\n",
         "erin": edit(solution, ">= 0, 1, 0)", "> 0, 1, 0)"),
         "judy": stub.replace(future, future + "from solutions.ex01_perceptron import *\n", 1),
-        **{k: stub.replace(future, future + v, 1) for k, v in HOSTILE_GRADE.items()},
+        **{
+            k: stub.replace(future, future + v.replace("PROJECT", str(project)), 1)
+            for k, v in HOSTILE_GRADE.items()
+        },
     }
     subs = _submissions(project, tmp_path, people)
     os.mkfifo(subs / "bob" / "ex02_linear_regression.py")  # a FIFO must not block the grader
@@ -220,7 +242,12 @@ def test_grade_refuses_without_the_sandbox_unless_told(project, tmp_path):
     subs = _submissions(
         project,
         tmp_path,
-        {"alice": solution, "frank": stub.replace(future, future + HOSTILE_GRADE["frank"], 1)},
+        {
+            "alice": solution,
+            "frank": stub.replace(
+                future, future + HOSTILE_GRADE["frank"].replace("PROJECT", str(project)), 1
+            ),
+        },
     )
     no_bwrap = os.pathsep.join(
         p for p in os.environ["PATH"].split(os.pathsep) if not Path(p, "bwrap").exists()

@@ -60,6 +60,9 @@ def test_exercise_notebooks_come_from_the_stubs_not_the_attendees_file(project, 
 def test_setup_cell_installs_only_where_workshop_is_missing(tmp_path, monkeypatch):
     calls = []
     fake_run = lambda cmd, check: calls.append(cmd)  # noqa: E731
+    # The cell sets WORKSHOP_ROOT itself: recorded here, so that teardown puts back the
+    # value from before the test (the tests after it must not see the cell's folder).
+    monkeypatch.delenv("WORKSHOP_ROOT", raising=False)
     cell = notebooks.SETUP_CELL.replace("{source}", "https://example.org/w.git")
 
     def run_cell(found):
@@ -79,7 +82,6 @@ def test_setup_cell_installs_only_where_workshop_is_missing(tmp_path, monkeypatc
     assert any("requirements.txt" in " ".join(c) for c in calls_made)
     assert calls_made[-1][-2:] == ["-e", str(tmp_path / "dl-workshop")]
     assert os.environ.get("WORKSHOP_ROOT") == str(tmp_path / "dl-workshop")
-    monkeypatch.delenv("WORKSHOP_ROOT")
 
 
 def test_building_again_never_overwrites_a_notebook(project):

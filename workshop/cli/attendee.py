@@ -177,6 +177,9 @@ def cmd_hint(args) -> int:
                 "status": result.status,
                 "failing": next((n for n, o in result.tests.items() if o != "passed"), None),
             }
+    if entry.get("status") == runner.UNREADABLE:  # no hint helps before the file can be read
+        console.print(entry.get("message") or f"{m.id}: the file cannot be read", markup=False)
+        return 1
     failing = entry.get("failing")
     if entry.get("status") == runner.PASSED or not failing:
         console.print(f"All checks of {m.id} pass: no more hints needed. Well done!")
@@ -294,7 +297,7 @@ def cmd_reset(args) -> int:
     with os.fdopen(os.open(path, flags, 0o644), "w", encoding="utf-8") as fh:
         fh.write(stub)
     try:
-        progress.forget(m.id)
+        progress.reset(m.id)  # a module passed stays done, with its points
     except OSError as exc:
         console.print(f"[yellow]warning:[/] progress not updated: {escape(str(exc))}")
     console.print(f"restored {path} to its untouched stub", markup=False)

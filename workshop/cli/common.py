@@ -92,7 +92,8 @@ def check_exercise(m: Module, use_sandbox: bool = False, seed=None, pending=None
                 runner.CheckResult(
                     m.id,
                     runner.UNREADABLE,
-                    f"{choice.display} cannot be read as a notebook: {exc}",
+                    f"{choice.display} cannot be read as a notebook: {exc}. "
+                    + notebooks.FIX.format(key=m.id.split("_")[0]),
                     file=choice.display,
                 ),
             )

@@ -225,6 +225,7 @@ def cmd_grade(args) -> int:
         force=args.force,
         timeout=args.timeout,
         on_attendee=report,
+        on_skipped=lambda name, why: console.print(f"not graded: {name}: {why}", markup=False),
     )
     console.print(f"wrote {out} ({len(rows)} attendees)", markup=False)
     return 0

@@ -6,7 +6,7 @@ import signal
 import time
 from pathlib import Path
 
-from workshop import ROOT, progress
+from workshop import ROOT, notebooks, progress
 from workshop.catalog import Module, find_module, load_catalog
 from workshop.cli.common import check_exercise, console, module_state, print_result, save_progress
 from workshop.grading import runner
@@ -54,6 +54,8 @@ def _saved_modules(changes, modules: list[Module]) -> list[tuple[Module, str]]:
             m = find_module(path.name, modules)
         except ValueError:
             continue
+        if path.suffix == ".ipynb" and not notebooks.edited(path, m):
+            continue  # only created (`workshop notebooks`), or saved untouched: nothing to grade
         folder = "notebooks/exercises" if path.suffix == ".ipynb" else "exercises"
         found[m.id] = (m, f"{folder}/{path.name}")
     return list(found.values())

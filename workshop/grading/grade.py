@@ -47,6 +47,7 @@ class Submission:
 
     attendee: str
     texts: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # module id -> the file graded
     problems: dict[str, runner.CheckResult] = field(default_factory=dict)
 
     @property
@@ -59,39 +60,97 @@ class Submission:
         return h.hexdigest()
 
 
-def attendee_folders(folder: Path) -> list[Path]:
-    """Real sub-folders only (a link to elsewhere is not an attendee), in name order."""
-    found = []
+def attendee_folders(folder: Path, out: Path | None = None) -> tuple[list[Path], dict[str, str]]:
+    """(the attendees' sub-folders in name order, {every other entry: why it is not graded}).
+
+    An attendee is a real folder; a link, a hidden entry or a stray file is
+    never graded, and says why. `out` (the grades file, with its temporary
+    copy) is this command's own.
+    """
+    found, skipped = [], {}
+    ours = {out.name, f"{out.name}.tmp"} if out is not None else set()
     for entry in os.scandir(folder):
-        if entry.name.startswith(".") or entry.is_symlink():
+        if entry.name in ours or (out is not None and entry.name.startswith(f".{out.name}")):
             continue
-        if entry.is_dir(follow_symlinks=False):
+        if entry.name.startswith("."):
+            skipped[entry.name] = "a hidden entry (.git, .DS_Store, ...): not an attendee's folder"
+        elif entry.is_symlink():
+            skipped[entry.name] = "a link: each attendee's work must be a real folder"
+        elif entry.is_dir(follow_symlinks=False):
             found.append(Path(entry.path))
-    return sorted(found, key=lambda p: p.name)
+        elif entry.is_file(follow_symlinks=False):
+            skipped[entry.name] = (
+                "a file, not a folder: put each attendee's files in a folder named after them"
+            )
+        else:
+            skipped[entry.name] = "not a folder (a FIFO, a device, a socket)"
+    return sorted(found, key=lambda p: p.name), dict(sorted(skipped.items()))
 
 
-def _candidate(person: Path, module: Module) -> Path | None:
-    for path in (person / f"{module.id}.py", person / "exercises" / f"{module.id}.py"):
-        if os.path.lexists(path):
-            return path
-    return None
+def _candidates(person: Path, module: Module) -> tuple[Path | None, Path | None]:
+    """(the script, the notebook) an attendee's folder holds for a module, where they exist."""
+    script = next(
+        (
+            path
+            for path in (person / f"{module.id}.py", person / "exercises" / f"{module.id}.py")
+            if os.path.lexists(path)
+        ),
+        None,
+    )
+    notebook = next(
+        (
+            path
+            for path in (
+                person / f"{module.id}.ipynb",
+                person / "notebooks" / "exercises" / f"{module.id}.ipynb",
+                person / "exercises" / f"{module.id}.ipynb",
+            )
+            if os.path.lexists(path)
+        ),
+        None,
+    )
+    return script, notebook
 
 
 def read_submission(person: Path, modules: list[Module]) -> Submission:
+    """Each module's text, read once: the script, or the notebook when it was edited and saved
+    last (the rule of `workshop check`)."""
+    from workshop import notebooks
+
     sub = Submission(person.name)
-    if (person / "exercises").is_symlink():
-        return sub  # a link to another folder is not this attendee's work
+    if any(
+        (person / name).is_symlink() for name in ("exercises", "notebooks")
+    ):  # a link to another folder is not this attendee's work
+        return sub
     for m in modules:
-        path = _candidate(person, m)
-        if path is None:
+        script, notebook = _candidates(person, m)
+        if script is None and notebook is None:
             continue
-        display = f"{person.name}/{path.relative_to(person)}"
-        text, problem = runner.lesson_source(path, display)
+        label = {p: f"{person.name}/{p.relative_to(person)}" for p in (script, notebook) if p}
+        choice = notebooks.choose_between(
+            m, script, notebook, label.get(script, ""), label.get(notebook, "")
+        )
+        if choice.notebook:
+            try:
+                text, problem = notebooks.notebook_source(choice.path), None
+            except (OSError, ValueError) as exc:
+                text, problem = (
+                    None,
+                    runner.CheckResult(
+                        m.id,
+                        runner.UNREADABLE,
+                        f"{choice.display} cannot be read as a notebook: {exc}",
+                        file=choice.display,
+                    ),
+                )
+        else:
+            text, problem = runner.lesson_source(choice.path, choice.display)
         if problem is not None:
             problem.module = m.id
             sub.problems[m.id] = problem
         else:
             sub.texts[m.id] = text
+            sub.files[m.id] = choice.display
     return sub
 
 
@@ -195,13 +254,19 @@ def grade_folder(
     timeout: float | None = None,
     on_attendee=None,
     root: Path = ROOT,
+    on_skipped=None,
 ) -> list[dict]:
     """Grade every attendee in `folder`; return the CSV's rows (also written to `out`)."""
     modules = load_catalog()
     out = out or folder / "grades.csv"
     jobs = max(1, jobs or os.cpu_count() or 1)
     procs.become_subreaper()
-    people = [read_submission(p, modules) for p in attendee_folders(folder)]
+    ours = out if out.resolve().parent == Path(folder).resolve() else None
+    folders, skipped = attendee_folders(folder, ours)
+    if on_skipped:
+        for name, why in skipped.items():
+            on_skipped(name, why)
+    people = [read_submission(p, modules) for p in folders]
     previous = {} if force else _read_previous(out, modules)
     max_points = sum(m.points for m in modules)
     rows: dict[str, dict] = {}
@@ -242,7 +307,7 @@ def grade_folder(
             root=root,
             timeout=timeout,
             text=sub.texts[module.id],
-            display=f"{name}/{module.id}.py",
+            display=sub.files.get(module.id, f"{name}/{module.id}.py"),
             sandbox=sandbox,
             # The earlier lessons it imports: this attendee's own, never another's.
             siblings={u: sub.texts[u] for u in module.uses if u in sub.texts},
