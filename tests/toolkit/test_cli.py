@@ -313,3 +313,8 @@ def test_a_failed_check_says_how_to_draw_the_same_inputs_again():
     with common.console.capture() as captured:
         common.print_result(result, module, verbose=False)
     assert f"workshop check {module.number} --seed 1234" in captured.get()
+
+
+def test_serve_refuses_a_room_of_no_names(project):
+    result = workshop(project, "serve", "--max-names", "0")
+    assert result.returncode == 2 and "--max-names: expected 1 to 100000, got 0" in result.stdout

@@ -26,6 +26,13 @@ def _add_serve(sub) -> None:
         help="highlight whoever is on the same failure this long (default 10)",
     )
     s.add_argument(
+        "--max-names",
+        type=int,
+        default=300,
+        help="the most names the room holds (default 300; a joining laptop beyond it is told "
+        "the room is full)",
+    )
+    s.add_argument(
         "--new-token",
         action="store_true",
         help="new room token and instructor key (attendees must join again)",
@@ -44,6 +51,8 @@ def cmd_serve(args) -> int:
         raise ValueError(
             f"--stuck-minutes: expected more than 0 and at most 600, got {args.stuck_minutes}"
         )
+    if not 1 <= args.max_names <= 100_000:
+        raise ValueError(f"--max-names: expected 1 to 100000, got {args.max_names}")
     busy = server.port_free(args.host, args.port)
     if busy:
         console.print(
@@ -62,7 +71,12 @@ def cmd_serve(args) -> int:
 
     try:
         room = server.RoomServer(
-            db, stuck_minutes=args.stuck_minutes, renew=args.new_token, log=log
+            db,
+            stuck_minutes=args.stuck_minutes,
+            renew=args.new_token,
+            log=log,
+            max_names=args.max_names,
+            say=lambda line: console.print(line, markup=False, soft_wrap=True),
         )
     except (OSError, sqlite3.Error) as exc:
         console.print(
