@@ -404,3 +404,39 @@ def feature_maps(maps: Mapping[str, np.ndarray], per_layer: int = 8, title=None)
     if title:
         fig.suptitle(title)
     return fig
+
+
+def scatter_classes(
+    points, labels, class_names: Sequence[str] | None = None, title=None, axes=("", ""), ax=None
+) -> Figure:
+    """2-D points (a latent space, a projection) coloured by class; `axes` names the two axes."""
+    points, labels = np.asarray(points, float), np.asarray(labels).ravel()
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(labels) or not len(points):
+        raise ValueError(
+            f"expected points of shape (N, 2) and N labels, got {points.shape} and {labels.shape}"
+        )
+    fig, ax = _target(ax, size=(6.5, 5.5))
+    from matplotlib import colormaps
+
+    colors = colormaps["tab10"]
+    for i, cls in enumerate(np.unique(labels)):
+        mine = points[labels == cls]
+        name = class_names[int(cls)] if class_names is not None else str(cls)
+        ax.scatter(mine[:, 0], mine[:, 1], s=8, alpha=0.7, color=colors(i % 10), label=name)
+    ax.legend(fontsize=7, markerscale=2, loc="best")
+    ax.set(xlabel=axes[0], ylabel=axes[1], title=_title(title))
+    return fig
+
+
+def histograms(series: Mapping[str, Sequence[float]], xlabel="", title=None, bins=40) -> Figure:
+    """Several named samples' histograms on one axis, as densities (sizes may differ)."""
+    if not series:
+        raise ValueError("expected at least one named series, got none")
+    fig, ax = _target(None, size=(7, 4.5))
+    values = {name: np.asarray(v, float).ravel() for name, v in series.items()}
+    edges = np.histogram_bin_edges(np.concatenate(list(values.values())), bins=bins)
+    for name, v in values.items():
+        ax.hist(v, bins=edges, density=True, alpha=0.5, label=f"{name} ({len(v)})")
+    ax.set(xlabel=xlabel, ylabel="density", title=_title(title))
+    ax.legend()
+    return fig

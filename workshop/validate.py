@@ -148,3 +148,19 @@ def probabilities(value, name: str) -> np.ndarray:
             f"{name} must be probabilities (>= 0, summing to 1), got a sum of {p.sum():.6g}"
         )
     return p
+
+
+def images(value, name: str, size: tuple[int, int] = (28, 28)) -> np.ndarray:
+    """Grey images (N, H, W) with pixels in [0, 1], as float32 (Keras's own precision)."""
+    result = array(value, name, ndim=3, dtype="float32")
+    if result.shape[1:] != tuple(size):
+        raise ValueError(
+            f"{name} must be {size[0]}×{size[1]} images, shape (N, {size[0]}, {size[1]}), "
+            f"got shape {result.shape}"
+        )
+    if result.min() < 0 or result.max() > 1:
+        raise ValueError(
+            f"{name} must hold pixels in [0, 1] (divide 0-255 pixels by 255), got values "
+            f"{result.min():g}..{result.max():g}"
+        )
+    return result
