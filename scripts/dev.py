@@ -68,6 +68,7 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     env = dict(os.environ, MPLBACKEND="Agg")
     if command == "setup":
+        print(next_steps())
         return 0
     if command == "demo":
         return _run([_bin("workshop"), "demo", *rest], env=env)
@@ -79,6 +80,20 @@ def main(argv: list[str]) -> int:
         [_bin("python"), "-m", "pytest", "--target=solutions", *_parallel(), *rest], env=env
     )
     return code or int(failed)
+
+
+def next_steps() -> str:
+    """What to type after the set-up: activate the environment, then the first command."""
+    if os.name == "nt":
+        activate = rf"{VENV}\Scripts\activate"
+    else:
+        activate = f"source {os.path.relpath(VENV / 'bin' / 'activate', Path.cwd())}"
+    return (
+        "The environment is ready. Next:\n"
+        f"    {activate}\n"
+        "    workshop env     # what this machine has: Python, Keras, the GPU, the data\n"
+        "    workshop list    # the lessons; then open exercises/ex00_gpu_setup.py"
+    )
 
 
 def _parallel() -> list[str]:

@@ -42,6 +42,11 @@ import sys
 
 WORKSHOP_SOURCE = os.environ.get("WORKSHOP_SOURCE", "{source}")
 if importlib.util.find_spec("workshop") is None:
+    if not WORKSHOP_SOURCE:
+        raise RuntimeError(
+            "This notebook was built without the address of the workshop's repository. "
+            "Set it and run this cell again: os.environ['WORKSHOP_SOURCE'] = 'https://...git'"
+        )
     target = os.path.abspath("dl-workshop")
     if not os.path.isdir(target):
         subprocess.run(["git", "clone", "--depth", "1", WORKSHOP_SOURCE, target], check=True)
@@ -54,8 +59,41 @@ if importlib.util.find_spec("workshop") is None:
     os.environ["WORKSHOP_ROOT"] = target
 """
 
-#: Where the setup cell clones from: set WORKSHOP_SOURCE when building for a room.
-DEFAULT_SOURCE = "https://github.com/your-organisation/dl-workshop.git"
+#: The last cells of an exercise notebook: grade it from inside (on Colab too).
+CHECK_CELLS = """
+# %% [markdown]
+# ## Check your work
+# Runs `workshop check` on this notebook. In Jupyter, save it first (Ctrl-S);
+# on Colab this cell saves it into the workshop's folder itself.
+
+# %%
+if __name__ == "__main__":  # not when the grader imports this notebook's code
+    from workshop import jupyter
+
+    jupyter.check("{module}")
+"""
+
+
+def source_url(root: Path = ROOT) -> str:
+    """The repository the Colab set-up cell clones: $WORKSHOP_SOURCE, else this copy's
+    `origin` remote (an SSH address as HTTPS); "" when neither says (never a placeholder)."""
+    import subprocess
+
+    given = os.environ.get("WORKSHOP_SOURCE", "").strip()
+    if given:
+        return given
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "remote", "get-url", "origin"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    url = done.stdout.strip() if done.returncode == 0 else ""
+    ssh = re.match(r"^git@([^:]+):(.+)$", url)
+    return f"https://{ssh.group(1)}/{ssh.group(2)}" if ssh else url
 
 
 def solution_text(source: str) -> str:
@@ -83,7 +121,7 @@ def _with_setup_cell(text: str, source: str) -> str:
     return text[:first] + cell + text[first:] if first >= 0 else cell + text
 
 
-def notebook_for(script_text: str, source: str = DEFAULT_SOURCE):
+def notebook_for(script_text: str, source: str = ""):
     """A notebook (nbformat) from a percent-format lesson's text."""
     import jupytext
 
@@ -134,14 +172,14 @@ def build(
     import jupytext
 
     out = Path(out) if out is not None else root / FOLDER
-    source = source or os.environ.get("WORKSHOP_SOURCE") or DEFAULT_SOURCE
+    source = source or source_url(root)
     results = []
     for module in load_catalog():
         if only and not any(key in module.id for key in only):
             continue
         solution = module.solution_path(root).read_text(encoding="utf-8")
         for kind, text in (
-            ("exercises", make_stub(solution, module.id)),
+            ("exercises", exercise_text(module, solution)),
             ("solutions", solution_text(solution)),
         ):
             target = out / kind / f"{module.id}.ipynb"
@@ -230,18 +268,27 @@ def notebook_source(path: Path) -> str:
         raise NotebookError(f"Jupyter's reader refused it: {type(exc).__name__}: {exc}") from None
 
 
+def exercise_text(module: Module, solution: str) -> str:
+    """An exercise notebook's script: the stub, then the cells that check it."""
+    return make_stub(solution, module.id).rstrip("\n") + "\n" + CHECK_CELLS.format(module=module.id)
+
+
 def pristine(module: Module, root: Path = ROOT) -> str:
     """What the exercise notebook's code is before the attendee touches it (as notebook_source
     gives it)."""
     solution = module.solution_path(root).read_text(encoding="utf-8")
-    source = os.environ.get("WORKSHOP_SOURCE") or DEFAULT_SOURCE
-    return _as_script(notebook_for(make_stub(solution, module.id), source))
+    return _as_script(notebook_for(exercise_text(module, solution)))
 
 
 def _code(text: str) -> str:
-    """Only the code, to compare two percent scripts (metadata and spacing aside)."""
+    """Only the code, to compare two percent scripts (metadata, spacing and the address the
+    set-up cell clones from aside)."""
     lines = [ln.rstrip() for ln in text.splitlines()]
-    return "\n".join(ln for ln in lines if ln and not ln.startswith("# %%"))
+    return "\n".join(
+        ln
+        for ln in lines
+        if ln and not ln.startswith("# %%") and not ln.startswith("WORKSHOP_SOURCE =")
+    )
 
 
 def edited(path: Path, module: Module, root: Path = ROOT) -> bool:

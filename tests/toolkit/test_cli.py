@@ -318,3 +318,28 @@ def test_a_failed_check_says_how_to_draw_the_same_inputs_again():
 def test_serve_refuses_a_room_of_no_names(project):
     result = workshop(project, "serve", "--max-names", "0")
     assert result.returncode == 2 and "--max-names: expected 1 to 100000, got 0" in result.stdout
+
+
+def test_list_fits_80_columns_one_line_per_module(project):
+    env = project_env(project, COLUMNS="80")
+    out = subprocess.run(
+        [sys.executable, "-m", "workshop.cli", "list"], env=env, capture_output=True, text=True
+    ).stdout
+    lines = out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80, out
+    for m in load_catalog():
+        rows = [line for line in lines if line.split()[:1] == [f"{m.number:02d}"]]
+        assert len(rows) == 1 and m.id.split("_", 1)[1][:20] in rows[0], (m.id, out)
+
+
+def test_setup_ends_with_the_next_command_to_type():
+    done = subprocess.run(
+        [sys.executable, "scripts/dev.py", "setup"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    last = done.stdout.strip().splitlines()[-3:]
+    assert "activate" in last[0] and last[1].split()[:2] == ["workshop", "env"], done.stdout

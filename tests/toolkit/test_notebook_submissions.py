@@ -80,7 +80,7 @@ def test_work_in_the_script_stays_graded_after_the_notebooks_are_built(project):
 
 def test_an_untouched_notebook_is_not_edited(tmp_path):
     path = tmp_path / "ex01_perceptron.ipynb"
-    path.write_text(_notebook(notebooks.make_stub(EX01.solution_path().read_text())))
+    path.write_text(_notebook(notebooks.exercise_text(EX01, EX01.solution_path().read_text())))
     assert not notebooks.edited(path, EX01)
     path.write_text(_notebook(EX01.solution_path().read_text()))
     assert notebooks.edited(path, EX01)
@@ -90,7 +90,7 @@ def test_watch_ignores_notebooks_that_were_only_created(tmp_path):
     from workshop.cli.watch import _saved_modules
 
     created = tmp_path / "ex01_perceptron.ipynb"
-    created.write_text(_notebook(notebooks.make_stub(EX01.solution_path().read_text())))
+    created.write_text(_notebook(notebooks.exercise_text(EX01, EX01.solution_path().read_text())))
     worked = tmp_path / "ex02_linear_regression.ipynb"
     worked.write_text(_notebook(find_module("ex02").solution_path().read_text()))
     saved = _saved_modules({(Change.added, str(created)), (Change.modified, str(worked))}, None)
@@ -116,7 +116,9 @@ def test_grade_reads_notebooks_by_the_rule_of_check_and_accounts_for_every_entry
     _write_later(subs / "bob" / "ex01_perceptron.ipynb", _notebook(solution))
     (subs / "carol").mkdir()
     (subs / "carol" / "ex01_perceptron.py").write_text(solution)
-    _write_later(subs / "carol" / "ex01_perceptron.ipynb", _notebook(stub))
+    _write_later(
+        subs / "carol" / "ex01_perceptron.ipynb", _notebook(notebooks.exercise_text(EX01, solution))
+    )
     _write_later(subs / "dave" / "ex01_perceptron.ipynb", MALFORMED["deeply_nested"])
     (subs / "erin").mkdir()  # an empty folder: a row, every module missing
     (subs / ".git").mkdir()
@@ -138,3 +140,57 @@ def test_grade_reads_notebooks_by_the_rule_of_check_and_accounts_for_every_entry
     assert "not graded: .git: a hidden entry" in done.stdout, done.stdout
     assert "not graded: notes.txt: a file, not a folder" in done.stdout, done.stdout
     assert "not graded: grades.csv" not in done.stdout, "its own file is not an entry to explain"
+
+
+def test_the_check_cell_grades_the_notebook_colab_holds(project, monkeypatch, capsys):
+    import types
+
+    from workshop import jupyter
+
+    held = json.loads(_notebook(EX01.solution_path().read_text()))  # the attendee's work
+    message = types.SimpleNamespace(
+        blocking_request=lambda request, timeout_sec: (
+            {"ipynb": held} if request == "get_ipynb" else None
+        )
+    )
+    colab = types.ModuleType("google.colab")
+    colab._message = message
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google.colab._message", message)
+    monkeypatch.setenv("WORKSHOP_STATE_DIR", str(project / ".workshop"))
+    assert jupyter.check("ex01", root=project) == 0
+    out = capsys.readouterr().out
+    saved = project / "notebooks" / "exercises" / "ex01_perceptron.ipynb"
+    assert json.loads(saved.read_text()) == held
+    assert "PASSED" in out and "notebooks/exercises/ex01_perceptron.ipynb" in out, out
+
+
+def test_exercise_notebooks_clone_a_real_repository_or_say_so(tmp_path, monkeypatch):
+    monkeypatch.delenv("WORKSHOP_SOURCE", raising=False)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert notebooks.source_url(tmp_path) == "", "no remote: no address, never a placeholder"
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "remote", "add", "origin", "git@example.org:room/dl.git"],
+        check=True,
+    )
+    assert notebooks.source_url(tmp_path) == "https://example.org/room/dl.git"
+    monkeypatch.setenv("WORKSHOP_SOURCE", "https://example.org/other.git")
+    assert notebooks.source_url(tmp_path) == "https://example.org/other.git"
+    # A kernel without the workshop, and a notebook built without an address: one sentence.
+    import importlib.util
+
+    monkeypatch.delenv("WORKSHOP_SOURCE")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    cell = notebooks.SETUP_CELL.replace("{source}", "")
+    with pytest.raises(RuntimeError, match="WORKSHOP_SOURCE"):
+        exec(compile(cell, "<setup cell>", "exec"), {"__name__": "__main__"})
+
+
+@pytest.mark.parametrize("uid, root_flag", [(0, True), (1000, False)])
+def test_jupyterlab_started_as_root_gets_allow_root(monkeypatch, uid, root_flag):
+    from workshop.cli.attendee import jupyter_lab_command
+
+    monkeypatch.setattr(os, "geteuid", lambda: uid)
+    command = jupyter_lab_command(Path("notebooks"))
+    assert command[1:3] == ["-m", "jupyterlab"] and ("--allow-root" in command) == root_flag

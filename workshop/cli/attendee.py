@@ -6,9 +6,12 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+from rich import box
 from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn
@@ -73,9 +76,22 @@ def _add_list(sub) -> None:
 def cmd_list(args) -> int:
     modules = load_catalog()
     state = progress.load()
-    table = Table(title="Deep-learning workshop", title_justify="left")
-    for col in ("#", "module", "title", "state", "points", "last check"):
-        table.add_column(col)
+    # One line per module at any width (80 columns included): the title only where it fits.
+    table = Table(
+        title="Deep-learning workshop",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    room = console.width - 75  # what #, module, state, points and last check leave
+    with_title = room >= 24
+    table.add_column("#", no_wrap=True)
+    table.add_column("module", no_wrap=True, overflow="ellipsis", max_width=26)
+    if with_title:
+        table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=room)
+    for col in ("state", "points", "last check"):
+        table.add_column(col, no_wrap=True)
     earned = total = 0
     colors = {"done": "green", "in progress": "yellow", "not started": "dim", "missing": "red"}
     for m in modules:
@@ -90,8 +106,8 @@ def cmd_list(args) -> int:
             last_text += f" {entry.get('passed', 0)}/{entry.get('total', 0)}"
         table.add_row(
             f"{m.number:02d}",
-            m.id,
-            m.title,
+            m.id.split("_", 1)[1],
+            *([m.title] if with_title else []),
             f"[{colors[s]}]{s}[/]",
             f"{points}/{m.points}",
             last_text,
@@ -313,7 +329,17 @@ def _add_notebooks(sub) -> None:
     s.add_argument(
         "--force", action="store_true", help="rebuild existing ones too, after backing them up"
     )
+    s.add_argument("--open", action="store_true", help="then start JupyterLab on them")
     s.set_defaults(func=cmd_notebooks)
+
+
+def jupyter_lab_command(folder: Path) -> list[str]:
+    """How to start JupyterLab on `folder`: as root (a container, a lab machine) Jupyter
+    refuses to start without --allow-root, so it gets it there."""
+    command = [sys.executable, "-m", "jupyterlab", str(folder)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    return command
 
 
 def cmd_notebooks(args) -> int:
@@ -333,7 +359,19 @@ def cmd_notebooks(args) -> int:
             f"kept {len(kept)} notebooks that exist already (yours are never overwritten; "
             "--force rebuilds them after a backup)"
         )
-    console.print("open them with: jupyter lab notebooks/")
+    if not notebooks.source_url():
+        console.print(
+            "note: the notebooks' Colab cell has no repository to clone (no $WORKSHOP_SOURCE, no "
+            "git remote 'origin'): on Colab it will ask for one. Set WORKSHOP_SOURCE to your "
+            "copy's Git URL and rebuild with --force to fill it in.",
+            markup=False,
+        )
+    folder = Path(args.out_dir) if args.out_dir else ROOT / notebooks.FOLDER
+    command = jupyter_lab_command(folder)
+    if args.open:
+        return subprocess.call(command)
+    shown = "jupyter lab notebooks/" + (" --allow-root" if "--allow-root" in command else "")
+    console.print(f"open them with: {shown}  (or `workshop notebooks --open`)", markup=False)
     return 0 if built else 1
 
 
@@ -360,6 +398,7 @@ def cmd_report(args) -> int:
                 "last_passed": entry.get("passed", 0),
                 "last_total": entry.get("total", 0),
                 "last_checked_at": entry.get("checked_at"),
+                "last_backend": entry.get("backend"),  # the Keras backend it was graded on
                 "done_at": entry.get("done_at"),
                 "duration": entry.get("duration"),
                 "message": entry.get("message", ""),
