@@ -32,8 +32,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workshop import ROOT
+from workshop import backend as keras_backend
 from workshop.catalog import Module
 from workshop.grading import procs
+from workshop.grading.explain import numpy_message
 from workshop.grading.loader import target_dir
 from workshop.grading.spawn import MAX_FILE_MB, WorkerSpec
 
@@ -73,6 +75,8 @@ class CheckResult:
     source_sha256: str | None = None  # of the text graded (hints know whether it changed since)
     todo: str | None = None  # the unfinished TODO the first failure ran into, if any
     details: str = ""  # everything, for -v
+    # the Keras backend the judge and the worker ran under (they inherit KERAS_BACKEND)
+    backend: str = field(default_factory=lambda: keras_backend.name())
 
     @property
     def ok(self) -> bool:
@@ -374,11 +378,14 @@ def classify(
             details=details,
             **base,
         )
+    plain = numpy_message(str(top.get("type")), message)
+    if plain is not None:  # NumPy's own words follow, for whoever knows them
+        message = f"{plain}\n(NumPy said: {message[:300]})"
     return CheckResult(
         module.id,
         ERROR,
         f"{passed} of {collected} checks pass. While {test} ran, your code raised "
-        f"{top.get('type')}: {message[:500]}\nLook at {where}.",
+        f"{top.get('type')}: {message[:800]}\nLook at {where}.",
         file=rel,
         line=line,
         details=details,
