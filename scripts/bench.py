@@ -2,7 +2,7 @@
 
     python scripts/bench.py                 # everything (about 15-20 minutes on 2 CPU cores)
     python scripts/bench.py --only mnist    # one section: grading, grade, mnist, text, rnn,
-                                            # word2vec, gpu, room
+                                            # word2vec, gpu, room, mutants
     python scripts/bench.py --quick         # smaller budgets, to check the script itself
 
 Every timing is reported next to a baseline measured in the same run (the
@@ -598,6 +598,34 @@ def bench_room(quick: bool) -> dict:
     return results
 
 
+# --------------------------------------------------------------------------- mutants
+
+
+def bench_mutants(quick: bool) -> dict:
+    """Check strength: each lesson's mutants (wrong and lazy versions) graded through the judge.
+
+    The full run grades every mutant (a few hours on 2 cores); --quick a fixed
+    sample of 4 per lesson. The table is the one in the README.
+    """
+    from workshop.grading import mutants
+
+    scores = []
+    for module in load_catalog():
+        score = mutants.run([module], limit=4 if quick else None, jobs=os.cpu_count() or 1)[0]
+        scores.append(score)
+        d = score.to_dict()
+        _line(
+            f"  {module.id:<38} lazy {d['lazy_killed']}/{d['lazy_total']}, others "
+            f"{d['other_killed']}/{d['other_total']}, {d['equivalent']} equivalent, "
+            f"{d['seconds']:.0f} s{'' if score.meets_goal else '  (goal missed)'}"
+        )
+    _line(mutants.table(scores))
+    survivors = mutants.report(scores)
+    if survivors:
+        _line(survivors)
+    return {s.module: s.to_dict() for s in scores}
+
+
 SECTIONS = {
     "grading": bench_grading,
     "grade": bench_grade,
@@ -607,6 +635,7 @@ SECTIONS = {
     "word2vec": bench_word2vec,
     "gpu": bench_gpu,
     "room": bench_room,
+    "mutants": bench_mutants,
 }
 
 
