@@ -15,6 +15,13 @@ What scales how:
 `workshop cluster --workers N LESSON` starts N local workers on loopback
 ports to show it on one machine; on real machines each worker gets its own
 TF_CONFIG (see README, "Several machines").
+
+All of the above is TensorFlow's `tf.distribute`. Under JAX, Keras 3's own
+`keras.distribution.DataParallel` splits each batch across the local devices
+and `model.fit` runs as it is (`data_parallel()`); under another backend a
+TF_CONFIG cluster is said to be TensorFlow's in one line and the process
+trains alone. This module imports `workshop.backend` only, never
+`workshop.gpu` (which imports this one).
 """
 
 from __future__ import annotations
@@ -29,7 +36,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workshop import backend
+
 _STRATEGY = None
+_SAID_TF_ONLY = False
 
 
 class TooLate(RuntimeError):
@@ -58,14 +68,22 @@ def init():
 
     With a cluster in TF_CONFIG this is MultiWorkerMirroredStrategy; later
     calls return the same object. Without one it returns None and
-    `workshop.gpu.strategy()` decides as usual.
+    `workshop.gpu.strategy()` decides as usual. Under JAX or PyTorch a cluster
+    is said to be TensorFlow's (once) and None comes back: this process trains alone.
     """
-    global _STRATEGY
+    global _STRATEGY, _SAID_TF_ONLY
     if _STRATEGY is not None or cluster() is None:
         return _STRATEGY
-    from workshop.gpu import _tf
-
-    tf = _tf()
+    if not backend.is_tensorflow():
+        if not _SAID_TF_ONLY:
+            _SAID_TF_ONLY = True
+            print(
+                "TF_CONFIG describes a cluster: multi-worker training is TensorFlow's "
+                f"(tf.distribute), so under {backend.name()} this process trains alone.",
+                flush=True,
+            )
+        return None
+    tf = backend.tf()
     try:
         _STRATEGY = tf.distribute.MultiWorkerMirroredStrategy()
     except RuntimeError as exc:
@@ -118,9 +136,12 @@ def fit(
     """
     import keras
 
-    from workshop.gpu import _tf
-
-    tf = _tf()
+    if not backend.is_tensorflow():
+        raise ValueError(
+            "workshop.distributed.fit is tf.distribute's training step: it needs the "
+            f"tensorflow backend, this is {backend.name()} (use model.fit there)"
+        )
+    tf = backend.tf()
     strategy = _STRATEGY or tf.distribute.get_strategy()
     with strategy.scope():
         loss_fn = per_example_loss(loss)
@@ -182,6 +203,37 @@ def fit(
                 flush=True,
             )
     return result
+
+
+def data_parallel(devices: list[str] | None = None):
+    """Keras 3's data parallelism under JAX: each batch split across `devices`, gradients averaged.
+
+    Sets `keras.distribution.DataParallel` for the whole process (so plain
+    `model.fit` distributes every batch; variables are replicated on each
+    device) and returns it; its `scope()` works as a strategy's does.
+    devices: e.g. ["gpu:0", "gpu:1"]; default every accelerator (or every
+    CPU device when there is none). JAX only: TensorFlow has
+    `workshop.gpu.strategy()` (tf.distribute), PyTorch trains on one device.
+    """
+    if backend.name() != "jax":
+        raise ValueError(
+            "keras.distribution.DataParallel runs under the jax backend; this is "
+            f"{backend.name()} (TensorFlow: workshop.gpu.strategy(), tf.distribute)"
+        )
+    import keras
+
+    available = keras.distribution.list_devices()
+    if devices is None:
+        devices = available
+    if (
+        not isinstance(devices, (list, tuple))
+        or not devices
+        or any(d not in available for d in devices)
+    ):
+        raise ValueError(f"devices must be a non-empty list from {available}, got {devices!r}")
+    made = keras.distribution.DataParallel(devices=list(devices))
+    keras.distribution.set_distribution(made)
+    return made
 
 
 def per_example_loss(loss):

@@ -1,39 +1,34 @@
-"""Devices, precision and distribution strategy: the one place lessons ask.
+"""Devices, precision and distribution strategy: the one place lessons ask, on every backend.
 
 CPU only is a normal answer here, never a warning: most laptops have no GPU.
-TensorFlow is imported inside the functions, so `import workshop.gpu` is free.
+Nothing is imported until a function needs it, so `import workshop.gpu` is
+free. Under TensorFlow the strategy is `tf.distribute`'s; under JAX, several
+GPUs train with `keras.distribution.DataParallel`; under PyTorch one device
+trains (Keras's own `fit` has no multi-device path there). Which backend
+runs, and the devices each one sees: `workshop.backend`.
+
+The device layer's modules import in one direction: gpu -> distributed -> backend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 from dataclasses import dataclass, field
 
+from workshop import backend, distributed
+from workshop.backend import DeviceInfo
+
+__all__ = ["DeviceInfo", "DeviceReport", "list_devices", "setup", "strategy", "time_matmul"]
+
 PRECISIONS = (None, "float32", "mixed_float16", "mixed_bfloat16")
 
 
 def _tf():
-    """Import TensorFlow quietly (its C++ start-up log scares beginners; see workshop.quiet)."""
-    import tensorflow as tf
-
-    return tf
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    """One device TensorFlow can place work on."""
-
-    name: str  # e.g. "/physical_device:GPU:0"
-    kind: str  # "CPU" or "GPU"
-    memory_mb: int | None = None  # total memory where known
-    description: str = ""  # e.g. "NVIDIA H100, compute capability 9.0"
-
-    @property
-    def short_name(self) -> str:
-        """The name `tf.device` takes: "CPU:0", "GPU:1"."""
-        return self.name.split("device:")[-1]
+    """TensorFlow, imported quietly (kept for the lessons that still call it)."""
+    return backend.tf()
 
 
 @dataclass
@@ -44,7 +39,8 @@ class DeviceReport:
     precision: str
     jit: bool | None
     strategy: str
-    tensorflow: str
+    backend: str
+    backend_version: str | None
     keras: str
     notes: list[str] = field(default_factory=list)
 
@@ -53,7 +49,7 @@ class DeviceReport:
         return [d for d in self.devices if d.kind == "GPU"]
 
     def __str__(self) -> str:
-        lines = [f"TensorFlow {self.tensorflow}, Keras {self.keras}"]
+        lines = [f"Keras {self.keras} on {self.backend} {self.backend_version}"]
         for d in self.devices:
             mem = f", {d.memory_mb:,} MB" if d.memory_mb else ""
             desc = f" ({d.description})" if d.description else ""
@@ -67,59 +63,33 @@ class DeviceReport:
         return "\n".join(lines)
 
 
-def _gpu_details(tf, device) -> tuple[str, int | None]:
-    try:
-        details = tf.config.experimental.get_device_details(device)
-    except Exception:  # details are a nicety; some drivers refuse
-        return "", None
-    name = details.get("device_name", "")
-    cc = details.get("compute_capability")
-    if cc:
-        name += f", compute capability {cc[0]}.{cc[1]}"
-    return name, None
-
-
 def physical_devices(kind: str | None = None) -> list:
-    """`tf.config.list_physical_devices`, with its first-call CUDA chatter filtered."""
+    """`tf.config.list_physical_devices` (TensorFlow only), its first-call CUDA chatter filtered."""
     from workshop import quiet
 
-    tf = _tf()
+    tf = backend.tf()
     with quiet.during():
         return tf.config.list_physical_devices(kind)
 
 
 def list_devices() -> list[DeviceInfo]:
-    """Every physical CPU and GPU TensorFlow sees, CPUs first."""
-    tf = _tf()
-    devices = []
-    for dev in physical_devices():
-        if dev.device_type not in ("CPU", "GPU"):
-            continue
-        if dev.device_type == "GPU":
-            desc, mem = _gpu_details(tf, dev)
-        else:
-            desc, mem = f"{os.cpu_count()} cores", _cpu_memory_mb()
-        devices.append(DeviceInfo(dev.name, dev.device_type, mem, desc))
-    return sorted(devices, key=lambda d: (d.kind != "CPU", d.name))
+    """Every CPU and GPU the running backend sees, CPUs first."""
+    return backend.devices()
 
 
-def _cpu_memory_mb() -> int | None:
-    try:
-        import psutil
+def pick_strategy(
+    gpu_names: list[str], tf_config: str | None = None, backend_name: str = "tensorflow"
+) -> str:
+    """Which strategy fits: 'multi_worker', 'mirrored', 'data_parallel' or 'default'.
 
-        return int(psutil.virtual_memory().total // 2**20)
-    except ImportError:  # pragma: no cover - psutil is in requirements.txt
-        return None
-
-
-def pick_strategy(gpu_names: list[str], tf_config: str | None = None) -> str:
-    """Which strategy fits: 'multi_worker', 'mirrored' or 'default'.
-
-    'multi_worker' when TF_CONFIG describes a cluster with more than one
-    worker; 'mirrored' with two or more local GPUs; 'default' otherwise (CPU or
-    one GPU, where a strategy would only add overhead).
+    TensorFlow: 'multi_worker' when TF_CONFIG describes a cluster with more
+    than one worker; 'mirrored' with two or more local GPUs. JAX:
+    'data_parallel' (keras.distribution) with two or more GPUs; TF_CONFIG is
+    TensorFlow's and ignored. PyTorch: always 'default'. 'default' otherwise
+    (CPU or one GPU, where a strategy would only add overhead).
     """
-    if tf_config:
+    backend.check_name(backend_name)
+    if backend_name == "tensorflow" and tf_config:
         try:
             cluster = json.loads(tf_config).get("cluster", {})
         except (json.JSONDecodeError, AttributeError) as exc:
@@ -129,23 +99,44 @@ def pick_strategy(gpu_names: list[str], tf_config: str | None = None) -> str:
         workers = len(cluster.get("worker", [])) + len(cluster.get("chief", []))
         if workers > 1:
             return "multi_worker"
-    return "mirrored" if len(gpu_names) > 1 else "default"
+    if len(gpu_names) < 2:
+        return "default"
+    return {"tensorflow": "mirrored", "jax": "data_parallel", "torch": "default"}[backend_name]
+
+
+class OneDevice:
+    """The strategy on one device (or under PyTorch): `scope()` changes nothing."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+    def __repr__(self) -> str:
+        return f"OneDevice({backend.name()})"
 
 
 def strategy():
-    """The `tf.distribute` strategy for this machine (see `pick_strategy`).
+    """The distribution strategy for this machine (see `pick_strategy`), on every backend.
 
     Build and compile models inside `with strategy().scope():` and the same
-    lesson runs on a laptop, one GPU, several GPUs, or several machines
-    (TF_CONFIG on each worker; see workshop.distributed, which creates that
-    strategy at start-up and trains with a custom step there).
+    lesson runs on a laptop, one GPU, several GPUs, or several machines.
+    TensorFlow: a `tf.distribute` strategy (a cluster's is made at start-up
+    by workshop.distributed, which also trains there with a custom step).
+    JAX: `keras.distribution.DataParallel` over the GPUs when there are
+    several (set for the whole process, so `fit` splits every batch), else
+    `OneDevice`. PyTorch: `OneDevice`.
     """
-    from workshop import distributed
-
+    name = backend.name()
+    if name != "tensorflow":
+        gpus = [d.short_name for d in list_devices() if d.kind == "GPU"]
+        if pick_strategy(gpus, None, name) == "data_parallel":
+            return distributed.data_parallel([g.lower() for g in gpus])
+        return OneDevice()
     made = distributed.init()  # first: a cluster's strategy must exist before any operation
     if made is not None:
         return made
-    tf = _tf()
+    tf = backend.tf()
     gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
     kind = pick_strategy(gpus, os.environ.get("TF_CONFIG"))
     if kind == "mirrored":
@@ -157,59 +148,76 @@ def setup(precision: str | None = None, jit: bool | None = None) -> DeviceReport
     """Call once at the start of a lesson: memory growth, precision, XLA; returns a report.
 
     precision: None (leave as is), 'float32', 'mixed_float16' (NVIDIA GPUs) or
-    'mixed_bfloat16' (recent GPUs and CPUs). jit: None leaves XLA as
-    TensorFlow's default; True or False forces it on or off.
+    'mixed_bfloat16' (recent GPUs and CPUs). jit: None leaves XLA as the
+    backend's default; True or False forces TensorFlow's on or off (JAX
+    compiles every training step with XLA anyway; under PyTorch pass
+    `jit_compile=True` to `compile`).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if jit not in (None, True, False):
         raise ValueError(f"jit must be None, True or False, got {jit!r}")
-    tf = _tf()
+    name = backend.name()
+    notes = []
+    if name == "jax" and not backend.limit_jax_preallocation():
+        notes.append("JAX had started already: its GPU memory preallocation left as it was")
     import keras
 
-    notes = []
-    for gpu in physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:
-            notes.append("GPUs were already initialised: memory growth left as it was")
+    if name == "tensorflow":
+        tf = backend.tf()
+        for gpu in physical_devices("GPU"):
+            try:
+                tf.config.experimental.set_memory_growth(gpu, True)
+            except RuntimeError:
+                notes.append("GPUs were already initialised: memory growth left as it was")
+        if jit is not None:
+            tf.config.optimizer.set_jit(jit)
+    elif jit is not None:
+        notes.append(
+            f"jit: under {name}, pass jit_compile={jit} to model.compile "
+            "(JAX compiles every step with XLA by default; PyTorch does not)"
+        )
     devices = list_devices()
-    has_gpu = any(d.kind == "GPU" for d in devices)
+    gpus = [d.short_name for d in devices if d.kind == "GPU"]
     if precision is not None:
         keras.mixed_precision.set_global_policy(precision)
-        if precision == "mixed_float16" and not has_gpu:
+        if precision == "mixed_float16" and not gpus:
             notes.append("mixed_float16 on a CPU is slower than float32: use it on a GPU")
-    if jit is not None:
-        tf.config.optimizer.set_jit(jit)
-    gpus = [d.name for d in devices if d.kind == "GPU"]
     return DeviceReport(
         devices=devices,
         precision=keras.mixed_precision.global_policy().name,
         jit=jit,
-        strategy=pick_strategy(gpus, os.environ.get("TF_CONFIG")),
-        tensorflow=tf.__version__,
+        strategy=pick_strategy(gpus, os.environ.get("TF_CONFIG"), name),
+        backend=name,
+        backend_version=backend.version(name),
         keras=keras.__version__,
         notes=notes,
     )
 
 
 def time_matmul(n: int, device: str = "CPU:0", repeats: int = 10) -> float:
-    """Mean seconds for one (n, n) @ (n, n) float32 product on `device`, after a warm-up."""
+    """Mean seconds for one (n, n) @ (n, n) float32 product on `device`, after a warm-up.
+
+    `keras.device` places the work on every backend; `convert_to_numpy` on
+    the last product waits for the device (GPUs run asynchronously).
+    """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
-    tf = _tf()
-    known = {d.name.split("device:")[-1] for d in tf.config.list_logical_devices()}
-    short = device.split("device:")[-1].lstrip("/").upper()
+    known = {d.short_name for d in list_devices()}
+    short = str(device).split("device:")[-1].lstrip("/").upper()
     if short not in known:
         raise ValueError(f"device must be one of {sorted(known)}, got {device!r}")
-    with tf.device(short):
-        a = tf.random.uniform((n, n), dtype=tf.float32)
-        b = tf.random.uniform((n, n), dtype=tf.float32)
-        tf.matmul(a, b).numpy()  # warm-up: kernel selection, allocation
+    import keras
+    from keras import ops
+
+    with keras.device(short.lower()):
+        a = keras.random.uniform((n, n), dtype="float32")
+        b = keras.random.uniform((n, n), dtype="float32")
+        ops.convert_to_numpy(ops.matmul(a, b))  # warm-up: kernel selection, allocation
         start = time.perf_counter()
         for _ in range(repeats):
-            c = tf.matmul(a, b)
-        c.numpy()  # wait for the device to finish
+            c = ops.matmul(a, b)
+        ops.convert_to_numpy(c)  # wait for the device to finish
         return (time.perf_counter() - start) / repeats

@@ -98,10 +98,21 @@ def tensorboard(out: Path, histograms: bool = False, images=None) -> list:
     Scalars (loss, metrics) every epoch, and the model's graph. histograms=True
     adds the weights' histograms; `images` maps a name to a function of the
     model returning images (N, H, W, C) in [0, 1] (a CNN's feature maps, say),
-    logged every epoch.
+    logged every epoch. TensorBoard's files are written by TensorFlow: under
+    JAX or PyTorch without TensorFlow installed, a line says so and no
+    callback is added (the lesson runs on).
     """
     import keras
 
+    from workshop import backend
+
+    if not backend.installed("tensorflow"):
+        print(
+            f"TensorBoard logs: written by TensorFlow, which is not installed; skipped "
+            f"under {backend.name()}.",
+            flush=True,
+        )
+        return []
     logs = Path(out) / "logs"
     callbacks = [keras.callbacks.TensorBoard(str(logs), histogram_freq=1 if histograms else 0)]
     if images:
@@ -133,7 +144,8 @@ def _image_logger(folder: Path, images):
         def on_epoch_end(self, epoch, logs=None):
             with self.writer.as_default():
                 for name, make in images.items():
-                    tf.summary.image(name, make(self.model), step=epoch, max_outputs=16)
+                    pictures = keras.ops.convert_to_numpy(make(self.model))  # any backend's array
+                    tf.summary.image(name, pictures, step=epoch, max_outputs=16)
             self.writer.flush()
 
     return ImageLogger()

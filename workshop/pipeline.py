@@ -1,15 +1,18 @@
-"""Input pipelines: NumPy arrays to a cached, shuffled, prefetched `tf.data.Dataset`.
+"""Input pipelines: NumPy arrays to batches `fit` takes, on every Keras backend.
 
 Feeding arrays straight into `fit` works, but on a small model the Python
 overhead per batch dominates; a `tf.data` pipeline with larger batches and
 `prefetch` keeps the CPU (or GPU) busy. `scripts/bench.py` measures the gain.
+Under TensorFlow `to_dataset` gives that `tf.data.Dataset`; under JAX or
+PyTorch (where TensorFlow may not even be installed) it gives a
+`keras.utils.PyDataset` with the same batches, shuffling and augmentation.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from workshop.gpu import _tf
+from workshop import backend
 
 DEFAULT_BATCH = 128
 
@@ -58,6 +61,8 @@ def to_dataset(
     augment=True shifts and rotates every training batch a little (new copies
     each epoch: more data for free). x must then hold images (N, H, W, C), or
     flat vectors with `image_shape` saying how to fold them, e.g. (28, 28, 1).
+    Under JAX or PyTorch the result is an `ArrayBatches` (a keras PyDataset):
+    `cache` is moot there (the arrays are in memory already).
     """
     if (
         isinstance(batch_size, bool)
@@ -70,7 +75,18 @@ def to_dataset(
         raise ValueError("cannot build a dataset from zero examples")
     if y is not None and len(y) != n:
         raise ValueError(f"x has {n} examples but y has {len(y)}")
-    tf = _tf()
+    shape = None
+    if augment:
+        shape = tuple(image_shape) if image_shape else tuple(np.shape(x)[1:])
+        if len(shape) != 3:
+            raise ValueError(
+                f"augment needs images (H, W, C) or image_shape=; got examples of shape {shape}"
+            )
+    if not backend.is_tensorflow():
+        return _array_batches()(
+            x, y, batch_size, shuffle=shuffle, seed=seed, repeat=repeat, image_shape=shape
+        )
+    tf = backend.tf()
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     if cache:
         ds = ds.cache()
@@ -80,11 +96,6 @@ def to_dataset(
         ds = ds.repeat()
     ds = ds.batch(batch_size)
     if augment:
-        shape = tuple(image_shape) if image_shape else tuple(np.shape(x)[1:])
-        if len(shape) != 3:
-            raise ValueError(
-                f"augment needs images (H, W, C) or image_shape=; got examples of shape {shape}"
-            )
         layers, flat = augmenter(), image_shape is not None
 
         def jitter(batch):
@@ -97,3 +108,62 @@ def to_dataset(
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+_ARRAY_BATCHES = None
+
+
+def _array_batches():
+    """The `ArrayBatches` class, made on first use (it subclasses keras.utils.PyDataset)."""
+    global _ARRAY_BATCHES
+    if _ARRAY_BATCHES is not None:
+        return _ARRAY_BATCHES
+    import keras
+
+    class ArrayBatches(keras.utils.PyDataset):
+        """Batches of in-memory arrays for `fit`/`evaluate`/`predict` on every backend.
+
+        shuffle: a new order each epoch, drawn from (seed, epoch), so a run
+        repeats. repeat: endless (give `fit` steps_per_epoch). image_shape:
+        augment each batch of images with `augmenter()`'s random shifts and turns.
+        """
+
+        def __init__(self, x, y, batch_size, shuffle, seed, repeat, image_shape):
+            super().__init__()
+            self.x, self.y, self.batch_size = np.asarray(x), y, int(batch_size)
+            self.y = None if y is None else np.asarray(y)
+            self.shuffle, self.seed, self.repeat = shuffle, seed, repeat
+            self.image_shape, self.epoch = image_shape, 0
+            self.batches = -(-len(self.x) // self.batch_size)
+
+        def __len__(self):
+            return self.batches
+
+        @property
+        def num_batches(self):
+            return None if self.repeat else self.batches
+
+        def order(self, epoch: int) -> np.ndarray:
+            n = len(self.x)
+            if not self.shuffle:
+                return np.arange(n)
+            return np.random.default_rng((self.seed, epoch)).permutation(n)
+
+        def __getitem__(self, index):
+            epoch, index = (self.epoch, index) if not self.repeat else divmod(index, self.batches)
+            rows = self.order(epoch)[index * self.batch_size : (index + 1) * self.batch_size]
+            xb = self.x[rows]
+            if self.image_shape is not None:
+                xb = self.jitter(xb)
+            return xb if self.y is None else (xb, self.y[rows])
+
+        def jitter(self, xb):
+            images = xb.reshape((-1, *self.image_shape))
+            moved = keras.ops.convert_to_numpy(augmenter()(images, training=True))
+            return moved.reshape(xb.shape).astype(xb.dtype, copy=False)
+
+        def on_epoch_end(self):
+            self.epoch += 1
+
+    _ARRAY_BATCHES = ArrayBatches
+    return ArrayBatches

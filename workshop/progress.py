@@ -157,6 +157,8 @@ def record_check(result, points: int, file: str | None = None) -> None:
         )
         if file:
             entry["file"] = file
+        if getattr(result, "backend", None):
+            entry["backend"] = result.backend  # the Keras backend the check ran under
         tests = getattr(result, "tests", None) or {}
         failing = next((name for name, outcome in tests.items() if outcome != "passed"), None)
         entry.pop("failing", None)
