@@ -6,6 +6,7 @@ import argparse
 
 from rich.markup import escape
 
+from workshop import backend
 from workshop.cli import attendee, data, device, instructor, room, watch
 from workshop.cli.common import console
 
@@ -39,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="workshop", description="Hands-on deep-learning workshop.")
     p.add_argument("--version", action="version", version=f"workshop {__version__}")
+    p.add_argument(
+        "--backend",
+        choices=backend.NAMES,
+        help="the Keras backend for this command and the lessons it runs or checks "
+        "(sets KERAS_BACKEND; default: $KERAS_BACKEND, else tensorflow)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     adders = {name: add for group in GROUPS for name, add in group.COMMANDS.items()}
     if sorted(adders) != sorted(HELP_ORDER):
@@ -51,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.backend:  # before anything imports keras; processes started later inherit it
+            backend.choose(args.backend)
         return args.func(args)
     except ValueError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")

@@ -33,18 +33,7 @@ def cmd_env(args) -> int:
 
     v = sys.version_info
     add("Python", v >= (3, 11), f"{v.major}.{v.minor}.{v.micro} (need 3.11+)")
-    try:
-        from workshop import gpu
-
-        tf = gpu._tf()
-        add("TensorFlow", True, tf.__version__)
-        import keras
-
-        add("Keras 3", keras.__version__.startswith("3."), keras.__version__)
-        gpus = gpu.physical_devices("GPU")
-        add("GPU", bool(gpus), f"{len(gpus)} found" if gpus else "none: the CPU will do", False)
-    except Exception as exc:  # report, never crash the check
-        add("TensorFlow", False, f"{type(exc).__name__}: {exc}")
+    _backend_rows(add)
     from workshop import data
 
     for source, cached, where in data.status():
@@ -85,6 +74,56 @@ def cmd_env(args) -> int:
         table.add_row(name, f"[{color[state]}][{state}][/]", Text(detail))
     console.print(table)
     return 1 if any(s == "FAIL" for _, s, _ in rows) else 0
+
+
+def _backend_rows(add) -> None:
+    """The Keras backend, its version and the devices it sees; the other backends, and TensorFlow."""
+    from workshop import backend
+
+    name = backend.name()
+    try:
+        backend.check_name(name)
+    except ValueError as exc:
+        add("Keras backend", False, f"{exc} (KERAS_BACKEND or keras.json)")
+        return
+    if not backend.installed(name):
+        add("Keras backend", False, f"{name} is not installed: {backend.INSTALL[name]}")
+        return
+    try:
+        import keras
+
+        from workshop import gpu
+
+        where = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "the default"
+        add("Keras backend", True, f"{name} {backend.version(name)} ({where}; --backend NAME)")
+        add("Keras 3", keras.__version__.startswith("3."), keras.__version__)
+        devices = gpu.list_devices()
+        seen = ", ".join(
+            d.short_name + (f" ({d.description})" if d.description else "") for d in devices
+        )
+        add("devices", bool(devices), f"{name} sees {seen}")
+        gpus = [d for d in devices if d.kind == "GPU"]
+        add("GPU", bool(gpus), f"{len(gpus)} found" if gpus else "none: the CPU will do", False)
+    except Exception as exc:  # report, never crash the check
+        add("Keras backend", False, f"{name}: {type(exc).__name__}: {exc}")
+    others = [b for b in backend.NAMES if b != name]
+    add(
+        "other backends",
+        True,
+        ", ".join(
+            f"{b} {backend.version(b)}" if backend.installed(b) else f"{b} not installed"
+            for b in others
+        ),
+        False,
+    )
+    if name != "tensorflow" and not backend.installed("tensorflow"):
+        add(
+            "TensorFlow",
+            False,
+            "not installed: the TensorFlow-only parts (tf.distribute, TFDS, TensorBoard logs) "
+            "say so and are skipped",
+            False,
+        )
 
 
 def _add_tensorboard(sub) -> None:
@@ -152,10 +191,22 @@ def _add_cluster(sub) -> None:
 
 
 def cmd_cluster(args) -> int:
-    from workshop import distributed
+    from workshop import backend, distributed
 
     m = find_module(args.module)
     script = m.solution_path() if args.solution else m.exercise_path()
+    if not backend.is_tensorflow():
+        if not backend.installed("tensorflow"):
+            raise ValueError(
+                "workshop cluster trains with tf.distribute, TensorFlow's, which is not "
+                f"installed here ({backend.INSTALL['tensorflow']}); under {backend.name()}, "
+                "one machine's devices train together with keras.distribution (README, Scaling)"
+            )
+        console.print(
+            f"tf.distribute is TensorFlow's: the workers run on tensorflow, not {backend.name()}",
+            markup=False,
+        )
+        os.environ["KERAS_BACKEND"] = "tensorflow"
     out = Path(args.out_dir or f"outputs/cluster/{m.id}")
     if not out.is_absolute():
         out = ROOT / out
