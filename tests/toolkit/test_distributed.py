@@ -1,4 +1,9 @@
-"""Training on several devices and machines: what the README promises, run for real on loopback."""
+"""Training on several devices and machines: what the README promises, run for real on loopback.
+
+TensorFlow: MirroredStrategy on two logical CPUs, MultiWorkerMirroredStrategy
+on two local workers. JAX: keras.distribution.DataParallel on two CPU devices
+(XLA_FLAGS=--xla_force_host_platform_device_count=2).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from workshop import ROOT, distributed
 
 
 def _python(code: str, timeout: float = 300, **env) -> subprocess.CompletedProcess:
+    env.setdefault("KERAS_BACKEND", "tensorflow")
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
@@ -120,3 +126,57 @@ def test_a_bad_tf_config_says_what_was_expected(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "workers: 2")
     with pytest.raises(ValueError, match="TF_CONFIG must be JSON"):
         distributed.cluster()
+
+
+def test_data_parallel_under_jax_splits_batches_over_two_devices_and_matches_one():
+    done = _python(
+        """
+        import numpy as np
+        import jax, keras
+        from workshop import distributed
+
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(256, 4)).astype("float32")
+        y = (x[:, 0] > 0).astype("int32") + (x[:, 1] > 0)
+
+        def train():
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+            model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+            history = model.fit(x, y, batch_size=64, epochs=3, shuffle=False, verbose=0)
+            return model, history.history["loss"]
+
+        alone, _ = train()
+        made = distributed.data_parallel()
+        print("MESH", sorted(str(d) for d in made.device_mesh.devices.ravel()))
+        together, losses = train()
+        print("REPLICAS", len(together.layers[0].kernel.value.sharding.device_set))
+        pairs = zip(alone.get_weights(), together.get_weights())
+        print("GAP", max(float(np.abs(a - b).max()) for a, b in pairs))
+        print("LOSSES", losses)
+        try:
+            distributed.data_parallel(["gpu:7"])
+        except ValueError as exc:
+            print("BAD", exc)
+        """,
+        KERAS_BACKEND="jax",
+        XLA_FLAGS="--xla_force_host_platform_device_count=2",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = {
+        ln.split(" ", 1)[0]: ln.split(" ", 1)[1] for ln in done.stdout.splitlines() if " " in ln
+    }
+    assert lines["MESH"] == "['cpu:0', 'cpu:1']", done.stdout
+    assert lines["REPLICAS"] == "2", "each variable lives on both devices"
+    assert float(lines["GAP"]) < 1e-5, "the split batch's averaged gradient is the whole batch's"
+    losses = json.loads(lines["LOSSES"])
+    assert losses[-1] < losses[0], losses
+    assert "devices must be a non-empty list from ['cpu:0', 'cpu:1']" in lines["BAD"]
+
+
+def test_data_parallel_is_jax_only(monkeypatch):
+    from workshop import backend
+
+    monkeypatch.setattr(backend, "name", lambda: "tensorflow")
+    with pytest.raises(ValueError, match="runs under the jax backend; this is tensorflow"):
+        distributed.data_parallel()
