@@ -130,6 +130,18 @@ def as_images(maps):
     return np.transpose((maps - low) / np.where(span > 0, span, 1), (2, 0, 1))[..., None]
 
 
+def each_epoch(function):
+    """A Keras callback calling function(model, epoch, logs) after every epoch (epoch from 1):
+    generated text, a figure, a printed measurement."""
+    import keras
+
+    class EachEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            function(self.model, epoch + 1, dict(logs or {}))
+
+    return EachEpoch()
+
+
 def _image_logger(folder: Path, images):
     import keras
     import tensorflow as tf
@@ -149,6 +161,27 @@ def _image_logger(folder: Path, images):
             self.writer.flush()
 
     return ImageLogger()
+
+
+def write_texts(out: Path, name: str, texts: dict[str, str]) -> Path:
+    """Print each named text (generated samples, say) and write them all to out/name."""
+    for title, text in texts.items():
+        print(f"{title}: {text}")
+    path = Path(out) / name
+    path.write_text("".join(f"{t}:\n{text}\n\n" for t, text in texts.items()), encoding="utf-8")
+    return path
+
+
+def write_projector(folder, vectors, labels) -> tuple[Path, Path]:
+    """folder/vectors.tsv (one row of tab-separated numbers per vector) and folder/metadata.tsv
+    (one label per line, same order): what projector.tensorflow.org's "Load" reads."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ("\t".join(f"{v:.6g}" for v in row) + "\n" for row in vectors)
+    (folder / "vectors.tsv").write_text("".join(rows), encoding="utf-8")
+    labels = [str(w).replace("\t", " ").replace("\n", " ") or " " for w in labels]
+    (folder / "metadata.tsv").write_text("".join(w + "\n" for w in labels), encoding="utf-8")
+    return folder / "vectors.tsv", folder / "metadata.tsv"
 
 
 def write_metrics(out: Path, metrics: dict[str, Any]) -> Path:

@@ -406,6 +406,22 @@ def feature_maps(maps: Mapping[str, np.ndarray], per_layer: int = 8, title=None)
     return fig
 
 
+def word_map(points, words: Sequence[str], highlight=(), named: int = 60, title=None) -> Figure:
+    """Words at 2-D points (word vectors projected): every point grey, the first `named`
+    words written beside theirs, those in `highlight` in red."""
+    points = np.asarray(points, float)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(words) or not len(words):
+        raise ValueError(f"expected points (N, 2) and N words, got {points.shape}, {len(words)}")
+    fig, ax = _target(None, size=(10, 8))
+    ax.scatter(points[:, 0], points[:, 1], s=6, color="lightgray")
+    for i, ((x, y), word) in enumerate(zip(points, words, strict=True)):
+        if i < named or word in highlight:
+            ax.annotate(word, (x, y), fontsize=8, color=WRONG if word in highlight else "black")
+    ax.set(xlabel="first principal direction", ylabel="second principal direction")
+    ax.set_title(_title(title, 80))
+    return fig
+
+
 def scatter_classes(
     points, labels, class_names: Sequence[str] | None = None, title=None, axes=("", ""), ax=None
 ) -> Figure:

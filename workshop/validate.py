@@ -114,6 +114,47 @@ def text(value, name: str) -> str:
     return value
 
 
+def tokens(value, name: str, allow_empty: bool = True) -> list[str]:
+    """A list of str (words, characters): a str itself is refused (tokenize it first)."""
+    if isinstance(value, str) or value is None or not hasattr(value, "__iter__"):
+        what = "a str (tokenize it first)" if isinstance(value, str) else type(value).__name__
+        raise ValueError(f"{name} must be a list of tokens (str), got {what}")
+    result = list(value)
+    bad = next((t for t in result if not isinstance(t, str)), None)
+    if bad is not None:
+        raise ValueError(f"{name} must hold tokens (str), got {bad!r} ({type(bad).__name__})")
+    if not result and not allow_empty:
+        raise ValueError(f"{name} must not be empty (no tokens)")
+    return result
+
+
+def vocabulary(value, name: str = "vocab", needs: str | None = None) -> dict:
+    """A non-empty dict of token -> index; with `needs`, that token (say "<unk>") in it."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"{name} must be a non-empty dict of token -> index, got {_shown(value)}")
+    if needs is not None and needs not in value:
+        raise ValueError(f"{name} needs the {needs!r} token (for unknown words); it has not")
+    return value
+
+
+def indices(value, name: str) -> np.ndarray:
+    """A 1-D array of whole numbers >= 0 (token or class indices), as int64."""
+    result = array(value, name, ndim=1)
+    if np.any(result < 0) or np.any(result != np.round(result)):
+        raise ValueError(f"{name} must be whole numbers >= 0 (indices), got {_shown(value)}")
+    return result.astype(np.int64)
+
+
+def generator(value, name: str = "rng") -> np.random.Generator:
+    """A NumPy random Generator (np.random.default_rng(seed)), not a seed or the old API."""
+    if not isinstance(value, np.random.Generator):
+        raise ValueError(
+            f"{name} must be a numpy Generator (np.random.default_rng(seed)), "
+            f"got {type(value).__name__}"
+        )
+    return value
+
+
 def same_length(a: np.ndarray, b: np.ndarray, names: str) -> None:
     if len(a) != len(b):
         raise ValueError(f"{names} must have the same length, got {len(a)} and {len(b)}")
