@@ -11,7 +11,7 @@ import pytest
 from scipy.signal import correlate2d
 
 from workshop.grading import expect
-from workshop.grading.judge import leaves_arguments_alone, scenario
+from workshop.grading.judge import leaves_arguments_alone, scenario, type_name
 
 
 @pytest.mark.parametrize("shape, k", [((9, 9), 3), ((12, 7), 5), ((6, 10), 2), ((5, 5), 5)])
@@ -155,31 +155,28 @@ def test_pooling(lesson, size, stride, rng):
 
 
 def test_apply_filter(lesson, rng):
-    image = rng.uniform(0, 1, (20, 16))
-    edge = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float)
-    want = np.clip(correlate2d(image, edge, mode="same"), 0, 1)
-    got = np.asarray(lesson.apply_filter(image, "edge"))
-    assert got.shape == image.shape, (
-        f"apply_filter keeps the image size (padding k // 2), got {got.shape}"
-    )
-    expect.close(
-        got,
-        np.clip(want, image.min(), image.max()),
-        "apply_filter(image, 'edge')",
-        atol=1e-10,
-        hint="'edge' filter, clipped",
-    )
-    blur = np.asarray(lesson.apply_filter(image, "blur"))
-    expect.close(
-        blur[1:-1, 1:-1],
-        correlate2d(image, np.full((3, 3), 1 / 9), mode="valid"),
-        "apply_filter(image, 'blur') inside the border",
-        atol=1e-10,
-    )
-    relu = np.asarray(lesson.apply_filter(image - 0.5, "sobel_x", relu=True))
-    assert relu.min() >= 0, "relu=True sets negative responses to 0"
-    custom = np.asarray(lesson.apply_filter(image, np.ones((5, 5))))
-    assert custom.shape == image.shape and custom.max() <= image.max() + 1e-12
+    image = rng.uniform(-0.5, 0.5, (20, 16))
+    sobel_x = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float)
+    cases = [
+        ("edge", np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float), False),
+        ("blur", np.full((3, 3), 1 / 9), False),  # the mean of nine pixels, not their sum
+        ("sobel_x", sobel_x, True),
+        (rng.normal(size=(5, 5)), None, False),
+    ]
+    for name, kernel, relu in cases:
+        kernel = name if kernel is None else kernel
+        want = correlate2d(image, kernel, mode="same")  # zero padding, the size kept
+        want = np.clip(np.maximum(want, 0) if relu else want, image.min(), image.max())
+        got = lesson.apply_filter(image, name, relu=relu)
+        what = f"apply_filter(image, {name if isinstance(name, str) else 'a 5x5 kernel'}"
+        expect.close(
+            got,
+            want,
+            f"{what}, relu={relu})",
+            atol=1e-10,
+            hint="the image's size is kept (padding k // 2), ReLU when asked, then clipped to "
+            "the image's own range",
+        )
 
 
 @pytest.mark.keras
@@ -303,3 +300,55 @@ def test_feature_maps_of_a_functional_model(lesson, rng):
     want = keras.Model(inputs, model.get_layer("c2").output).predict(image[None], verbose=0)[0]
     assert list(maps) == ["c2"], f"layers=['c2'] asks for that layer only, got {list(maps)}"
     expect.close(maps["c2"], want, "the feature map of c2", atol=1e-05)
+
+
+@pytest.mark.keras
+def test_answers(lesson, rng):
+    import keras
+    from scipy.signal import convolve2d
+
+    got = lesson.answers()
+    assert isinstance(got, dict), f"answers() returns a dict, got {type_name(got)}"
+    padded = 28 + 2 * 1  # Keras's own arithmetic, on the image with its ring of zeros
+    conv = keras.layers.Conv2D(1, 5, strides=2)
+    expect.equal(
+        expect.integer(got.get("q1"), "q1"),
+        conv.compute_output_shape((None, padded, padded, 1))[1],
+        "q1: the rows of the feature map",
+        hint="(H + 2·padding − k) // stride + 1",
+    )
+    grey = np.full((5, 5), 0.5)
+    expect.close(
+        got.get("q2"),
+        float(correlate2d(grey, np.ones((3, 3)), mode="valid")[1, 1]),
+        "q2: a grey pixel under the deck's blur kernel",
+        atol=1e-9,
+        hint="nine pixels of 0.5, each times 1, added up",
+    )
+    kernels = {
+        "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], float),
+        "edge": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float),
+        "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], float),
+        "blur": np.full((3, 3), 1 / 9),
+        "sobel_x": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float),
+        "sobel_y": np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], float),
+    }
+    image = rng.normal(size=(6, 6))
+    flipped = {  # the deck's formula (scipy's convolve2d flips) against Keras's (no flip)
+        name: np.max(np.abs(convolve2d(image, k, "valid") - correlate2d(image, k, "valid")))
+        for name, k in kernels.items()
+    }
+    q3 = got.get("q3")
+    expect.equal(
+        sorted(q3) if isinstance(q3, (list, tuple)) else q3,
+        sorted(name for name, gap in flipped.items() if gap < 1e-9),
+        "q3: the kernels for which flipping changes nothing",
+        hint="a list of names; flipping turns the kernel by 180 degrees",
+    )
+    pool = keras.layers.MaxPooling2D
+    expect.equal(
+        got.get("q4"),
+        [pool(2, 2, padding=p).compute_output_shape((None, 7, 7, 1))[1] for p in ("valid", "same")],
+        "q4: the rows after pooling 7 rows, 'valid' then 'same'",
+        hint="a list of two numbers: (H − size) // stride + 1, then ceil(H / stride)",
+    )

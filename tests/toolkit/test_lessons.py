@@ -293,40 +293,6 @@ def test_ex06_rejects_bad_input():
     )
 
 
-def test_ex07_rejects_bad_input():
-    ex07 = load_lesson("ex07_convolution_visualisation", "solutions")
-    image = np.zeros((4, 4))
-    _expect_value_errors(
-        [
-            (
-                lambda: ex07.convolve2d(image, np.ones((7, 7)), padding=1),
-                "larger than the padded image",
-            ),
-            (
-                lambda: ex07.convolve2d(image, np.ones((3, 3)), stride=0),
-                "stride must be an integer >= 1",
-            ),
-            (
-                lambda: ex07.convolve2d(image, np.ones((3, 3)), padding=-1),
-                "padding must be an integer >= 0",
-            ),
-            (lambda: ex07.convolve2d(np.zeros((2, 2, 2, 2)), np.ones((3, 3))), "2-D image"),
-            (lambda: ex07.apply_filter(image, "emboss"), "unknown kernel 'emboss'"),
-            (lambda: ex07.apply_filter(image, np.ones((2, 2))), "odd size"),
-            (lambda: ex07.max_pool2d(image, size=5), "larger than the input"),
-            (lambda: ex07.max_pool2d(image, padding="full"), "padding must be one of"),
-            (
-                lambda: ex07.convolve2d(np.zeros((8, 8)), np.zeros((0, 0))),
-                "kernel must not be empty",
-            ),
-            (lambda: ex07.convolve2d(np.full((3, 3), np.nan), np.ones((2, 2))), "NaN"),
-        ]
-    )
-    names = set(ex07.KERNELS)
-    assert {"identity", "edge", "sharpen", "blur", "sobel_x", "sobel_y"} <= names
-    assert ex07.KERNELS["blur"].sum() == pytest.approx(1.0)
-
-
 def test_ex08_rejects_bad_input():
     ex08 = load_lesson("ex08_rnn_text_generation", "solutions")
     rng = np.random.default_rng(0)
