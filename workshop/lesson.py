@@ -163,6 +163,28 @@ def _image_logger(folder: Path, images):
     return ImageLogger()
 
 
+def full_batch_steps(model, x, y, steps: int, per_call: int = 100):
+    """`steps` steps of full-batch gradient descent on (x, y), in one call to `fit`; its History.
+
+    Each step sees every example once, in order: what gradient descent written
+    by hand does, and what `model.fit(x, y, epochs=steps, batch_size=len(x))`
+    does. Keras 3 starts every epoch anew (tenths of a second on TensorFlow,
+    for a handful of points), so here the steps are one epoch over `steps`
+    copies of the data, run `per_call` at a time. The model keeps its
+    optimiser and loss (its metrics are dropped).
+    """
+    import numpy as np
+
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"expected as many targets as examples (not 0), got {len(x)} and {len(y)}")
+    model.compile(
+        optimizer=model.optimizer, loss=model.loss, steps_per_execution=min(steps, per_call)
+    )
+    copies = np.concatenate([x] * steps), np.concatenate([y] * steps)
+    return model.fit(*copies, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
+
+
 def write_texts(out: Path, name: str, texts: dict[str, str]) -> Path:
     """Print each named text (generated samples, say) and write them all to out/name."""
     for title, text in texts.items():

@@ -38,6 +38,13 @@ def integer_epochs(ax) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+def integer_counts(ax) -> None:
+    """Whole numbers on the y axis (a count: 0, 1, 2, not 0.5)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def subplots(nrows: int = 1, ncols: int = 1, size: tuple[float, float] | None = None, **kw):
     """A new Figure and a 2-D array of its axes (no pyplot state involved)."""
     from matplotlib.figure import Figure
@@ -287,7 +294,12 @@ def decision_boundary(
         elif label:  # w = 0: no boundary to draw, but the legend says so
             ax.plot([], [], linestyle="none", marker="x", label=f"{label}: w = 0, no boundary")
     ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$p_1$", ylabel="$p_2$", title=_title(title, 45))
-    ax.legend(fontsize=7, loc="best")
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax.xaxis, ax.yaxis):  # a few round ticks that never run into each other
+        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+    # Below the panel, so it never hides a point.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
     return fig
 
 

@@ -106,6 +106,27 @@ def array(
     return result
 
 
+def vector(value, name: str, length: int | None = None) -> np.ndarray:
+    """A 1-D numeric array (lists welcome) with `length` entries when given (weights, a pattern)."""
+    result = array(value, name, ndim=1)
+    if length is not None and result.shape != (length,):
+        raise ValueError(f"{name} must have {length} entries, got shape {result.shape}")
+    return result
+
+
+def elementwise(f, name: str):
+    """`f(x, **numbers)` with its arguments checked: x any numbers (a list, an array; may be
+    empty; no NaN), every other argument a number. For activation functions and the like."""
+
+    def checked(x, *args, **kwargs):
+        args = [number(a, f"{name}'s argument") for a in args]
+        kwargs = {k: number(v, k) for k, v in kwargs.items()}
+        return f(array(x, "x", allow_empty=True), *args, **kwargs)
+
+    checked.__name__ = checked.__qualname__ = name
+    return checked
+
+
 def text(value, name: str) -> str:
     """A str (not bytes, not None)."""
     if not isinstance(value, str):
