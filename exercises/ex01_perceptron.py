@@ -3,7 +3,8 @@
 # One neuron with a hard-limit activation learns AND and OR with a rule you can
 # apply by hand, and never learns XOR.
 #
-# **Your job:** fill in the four `TODO`s, then run `workshop check 1`.
+# **Your job:** fill in the four `TODO`s and answer the questions at the end,
+# then run `workshop check 1`.
 #
 # Replaces the workshop deck's `Single_Perceptron_OR_Gate.ipynb` and follows
 # its "learning rule test problem"; the learning rate η and the six-pattern
@@ -23,6 +24,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,52 +60,45 @@ SIX_SLIDE_UPDATE = [1.01, 0.52, 1.07, 0.51]
 
 # %% [markdown]
 # ## Model: the hard-limit neuron
-# a = hardlim(w·p + b), where hardlim(n) = 1 if n >= 0 else 0.
+# The neuron adds up its weighted inputs, n = w·p + b, and fires or not:
+#
+#     a = hardlim(n) = 1 if n >= 0, else 0
+#
+# Its decision boundary is the line w·p + b = 0: w is orthogonal to it, and
+# b moves it away from the origin.
 
 
 # %%
 def hardlim(x):
     """1 where x >= 0, else 0. A scalar gives an int, an array an int array."""
     n = validate.array(x, "x", allow_empty=True)  # numbers only: no NaN, no text
-    # TODO: the step itself, as `a`: 1 where the neuron fires, 0 where it does not.
-    # Which side of the step does exactly 0 fall on?
+    # TODO: the neuron's output `a` for every entry of n, with the shape of n:
+    # 1 where it fires, 0 where it does not. Which side does exactly 0 fall on?
     raise NotImplementedError("TODO: hardlim()")
     return int(a) if a.ndim == 0 else a
 
 
 def predict(w, b, P) -> np.ndarray:
     """The neuron's output (0 or 1) for every pattern (row) of P; b=None means no bias."""
-    P = _patterns(P)
-    w = _weights(w, P.shape[1])
-    return hardlim(P @ w + (0.0 if b is None else _bias(b)))
-
-
-# Checking arguments: shapes, numbers, targets (given; the ideas are above and below).
-def _patterns(P) -> np.ndarray:
-    return validate.array(P, "P (one pattern per row)", ndim=2)
-
-
-def _weights(w, n_inputs: int) -> np.ndarray:
-    w = validate.array(w, "w", ndim=1)
-    if w.shape != (n_inputs,):
-        raise ValueError(f"w must have one weight per input ({n_inputs}), got shape {w.shape}")
-    return w
-
-
-def _bias(b) -> float:
-    return validate.number(b, "b")
-
-
-def _target(t) -> int:
-    if validate.number(t, "t") not in (0, 1):
-        raise ValueError(f"target t must be 0 or 1, got {t!r}")
-    return int(t)
+    P = validate.array(P, "P (one pattern per row)", ndim=2)
+    w = validate.vector(w, "w (one weight per input)", P.shape[1])
+    return hardlim(P @ w + (0.0 if b is None else validate.number(b, "b")))
 
 
 # %% [markdown]
 # ## Train: one pattern at a time
-# Present p: a = hardlim(w·p + b), e = t − a. If e = 1 the neuron said 0 and
-# should have said 1: w·p must grow, so w ← w + η·e·p (and b ← b + η·e).
+# Present a pattern p with target t. The neuron answers a = hardlim(w·p + b)
+# and is off by e = t − a, which is 1, 0 or −1. Rosenblatt's rule:
+#
+#     w ← w + η·e·p        b ← b + η·e
+#
+# Why it goes the right way: if e = 1 the neuron said 0 and should have said
+# 1, and the new w·p + b is larger by η·e·(|p|² + 1). A bias is a weight on an
+# input that is always 1, so it moves by η·e·1.
+#
+# Updating after every pattern is *online* (or stochastic, incremental)
+# learning; updating once per pass over all the patterns is *batch* learning
+# (ex02 compares the two). One pass over the patterns is an *epoch*.
 
 
 # %%
@@ -112,14 +107,14 @@ def perceptron_step(w, b, p, t, lr=1.0):
 
     With b=None the neuron has no bias, and b stays None. lr is η.
     """
-    p = validate.array(p, "p", ndim=1)
-    w = _weights(w, len(p))
-    b = None if b is None else _bias(b)
-    t, lr = _target(t), validate.positive(lr, "lr")
-    # TODO: the learning rule. What is the neuron's output a, its error e, and
-    # how must w and b move so that w·p + b goes the right way? (η scales the
-    # step; with no bias, b stays None.) Return the new (w, b, e) and leave the
-    # w you were given as it is.
+    p = validate.vector(p, "p")
+    w = validate.vector(w, "w (one weight per input)", len(p))
+    b = None if b is None else validate.number(b, "b")
+    t, lr = int(validate.one_of(t, "t (the target)", (0, 1))), validate.positive(lr, "lr")
+    # TODO: the learning rule for this one pattern. What does the neuron answer,
+    # how wrong is it, and where do w (an array like p) and b (a number, or None
+    # for a neuron without bias) go? Return (w, b, e) as new values: the caller's
+    # w must stay as it was.
     raise NotImplementedError("TODO: perceptron_step()")
 
 
@@ -136,45 +131,41 @@ class PerceptronResult:
 
 def train_perceptron(P, T, w=None, b=0.0, epochs=100, seed=None, lr=1.0) -> PerceptronResult:
     """Present the patterns in order, one update per pattern, until an epoch has no error."""
-    P = _patterns(P)
-    T = validate.array(T, "T", ndim=1)
+    P = validate.array(P, "P (one pattern per row)", ndim=2)
+    T = validate.labels(T, "T (the targets, 0 or 1)", n_classes=2)
     validate.same_length(P, T, "P's patterns and T's targets")
-    if not np.isin(T, (0, 1)).all():
-        raise ValueError(f"targets must be 0 or 1, got {sorted(set(T.tolist()))}")
-    T = T.astype(int)
-    epochs = validate.count(epochs, "epochs")
-    lr = validate.positive(lr, "lr")
-    if w is None:
+    epochs, lr = validate.count(epochs, "epochs"), validate.positive(lr, "lr")
+    if w is None:  # small random weights, repeatable with `seed`
         w = make_rng(seed).normal(0.0, 0.1, size=P.shape[1])
-    w = _weights(w, P.shape[1])
-    b = None if b is None else _bias(b)
-    # TODO: the training loop. Epoch after epoch, present every pattern in the
-    # given order (perceptron_step does one), keep the weights after every
-    # presentation in `updates`, the number of wrong answers per epoch in
-    # `errors` and (w, b) at each epoch's end in `history`. When is training
-    # over? Return a PerceptronResult.
+    w = validate.vector(w, "w (one weight per input)", P.shape[1])
+    b = None if b is None else validate.number(b, "b")
+    # TODO: epochs of online learning. Each epoch presents every pattern once,
+    # in the given order. Keep what the plots and the checks read: (w, b) after
+    # every presentation in `updates`, the number of wrong answers of each epoch
+    # in `errors`, (w, b) at the end of each epoch in `history`. When has the
+    # neuron learned everything, and what if that never happens?
     raise NotImplementedError("TODO: train_perceptron()")
 
 
 # %% [markdown]
 # ## The bias is a weight on an input of 1
 # w·p + b = [w, b]·[p, 1]: a neuron without bias, given one more input that is
-# always 1, learns the same thing; that input's weight is the bias.
+# always 1, learns the same thing, and that input's weight is the bias.
 
 
 # %%
 def with_bias_input(P) -> np.ndarray:
     """P with one more input that is always 1: its weight then plays the bias."""
-    P = _patterns(P)
-    # TODO: "a bias is a weight with an input of 1" (the deck). Give every
-    # pattern that extra input, as its last one.
+    P = validate.array(P, "P (one pattern per row)", ndim=2)
+    # TODO: the same patterns, each with one more input, last, that is always 1.
+    # What shape does that give, for n patterns of k inputs?
     raise NotImplementedError("TODO: with_bias_input()")
 
 
 # %% [markdown]
-# ## Compare: scikit-learn's Perceptron
-# The same learning rule (with a learning rate of 1 it is identical up to the
-# order of updates and the starting point).
+# ## Evaluate: the decks' examples, and scikit-learn's Perceptron
+# scikit-learn's `Perceptron` uses the same rule (with a learning rate of 1 it
+# differs only in its starting point and when it stops).
 
 
 # %%
@@ -187,17 +178,11 @@ def sklearn_perceptron(P, T, epochs=100, seed=0):
     return clf.coef_.ravel(), float(clf.intercept_[0]), float(clf.score(P, T))
 
 
-# %% [markdown]
-# ## The decks' examples, computed by your functions
-
-
-# %%
 def or_gate_by_hand():
     """The workshop deck's OR gate: w orthogonal to the boundary, b from a point on it."""
     w = np.array([0.5, 0.5])
     on_boundary = np.array([0.0, 0.5])
-    b = -float(w @ on_boundary)  # w·p + b = 0 there: b = -0.25, as on the slide
-    return w, b
+    return w, -float(w @ on_boundary)  # w·p + b = 0 there: b = -0.25, as on the slide
 
 
 def decks_examples() -> dict:
@@ -205,19 +190,18 @@ def decks_examples() -> dict:
     w, b = or_gate_by_hand()
     or_out = predict(w, b, OR[0])
     deck = train_perceptron(DECK_P, DECK_T, w=DECK_W0, b=None, epochs=10)
-    changed, previous = [], DECK_W0
-    for w_now, _ in deck.updates:  # the weights after each presentation that changed them
-        if not np.array_equal(w_now, previous):
-            changed.append(np.round(w_now, 6).tolist())
-        previous = w_now
+    weights = [DECK_W0] + [w for w, _ in deck.updates]  # the start, then after each pattern
+    changed = [  # the weights after each presentation that changed them
+        np.round(now, 6).tolist()
+        for before, now in itertools.pairwise(weights)
+        if not np.array_equal(now, before)
+    ]
     six = {lr: train_perceptron(SIX_P, SIX_T, w=np.zeros(3), epochs=200, lr=lr) for lr in (1, 0.01)}
     first_w, first_b, first_e = perceptron_step(SIX_W0, SIX_B0, SIX_P[0], SIX_T[0], lr=0.01)
     first = [round(float(first_b), 6), *np.round(first_w, 6).tolist()]
-    before = float(SIX_W0 @ SIX_P[0] + SIX_B0)
-    after = float(first_w @ SIX_P[0] + first_b)
+    before, after = float(SIX_W0 @ SIX_P[0] + SIX_B0), float(first_w @ SIX_P[0] + first_b)
     print(
-        f"OR by hand: w = {w.tolist()}, b = {b}: outputs {or_out.tolist()} (targets "
-        f"{OR[1].tolist()})"
+        f"OR by hand: w = {w.tolist()}, b = {b}: outputs {or_out.tolist()} (targets {OR[1].tolist()})"
     )
     print(
         f"learning rule test problem: weights after each update {changed} "
@@ -244,7 +228,7 @@ def decks_examples() -> dict:
 
 
 # %% [markdown]
-# ## Run the lesson
+# ## Run the lesson, and look at it
 
 
 # %%
@@ -263,24 +247,20 @@ def main(config: Config | None = None) -> dict:
     config = config or Config()
     out = lesson.output_dir(config.out_dir)
     metrics = {"decks": decks_examples()}
-    fig, axes = plotting.subplots(2, 3, size=(13, 8))
+    fig, axes = plotting.subplots(2, 3, size=(13, 9.5))
+    errors = {}
     for col, (name, (P, T)) in enumerate(GATES.items()):
         result = train_perceptron(P, T, w=np.zeros(2), b=0.0, epochs=config.epochs)
         accuracy = float(np.mean(predict(result.w, result.b, P) == T))
         sk_w, sk_b, sk_acc = sklearn_perceptron(P, T, config.epochs, config.seed)
-        metrics[name] = {
-            "converged": result.converged,
-            "epochs": result.epochs,
-            "accuracy": accuracy,
-            "w": result.w.tolist(),
-            "b": result.b,
-            "sklearn_accuracy": sk_acc,
-        }
+        errors[name] = result.errors
+        metrics[name] = {"converged": result.converged, "epochs": result.epochs}
+        metrics[name] |= {"accuracy": accuracy, "w": result.w.tolist(), "b": result.b}
         verdict = f"converged in {result.epochs} epochs" if result.converged else "never converged"
         print(f"{name:>3}: {verdict}; accuracy {accuracy:.2f} (scikit-learn: {sk_acc:.2f})")
         lines = [(w, b, f"epoch {i + 1}") for i, (w, b) in enumerate(result.history[:6])]
         plotting.decision_boundary(
-            P, T, lines=lines, ax=axes[0, col], title=f"{name}: boundary after each epoch"
+            P, T, lines=lines, ax=axes[0, col], title=f"{name}: the boundary after each epoch"
         )
         plotting.decision_boundary(
             P,
@@ -288,31 +268,46 @@ def main(config: Config | None = None) -> dict:
             predict=lambda X, w=sk_w, b=sk_b: (X @ w + b >= 0).astype(float),
             lines=[(result.w, result.b, "ours"), (sk_w, sk_b, "scikit-learn")],
             ax=axes[1, col],
-            title=f"{name}: final, ours vs scikit-learn",
+            title=f"{name}: ours and scikit-learn's (shaded: its regions)",
         )
     fig.suptitle("Perceptron: AND and OR are linearly separable, XOR is not")
     lesson.save_figure(fig, out, "decision_boundaries")
-    errors = {
-        name: train_perceptron(P, T, w=np.zeros(2), epochs=config.epochs).errors
-        for name, (P, T) in GATES.items()
-    }
     errors["first deck's 6 patterns (eta 0.01)"] = train_perceptron(
         SIX_P, SIX_T, w=np.zeros(3), epochs=config.epochs, lr=0.01
     ).errors
-    lesson.save_figure(
-        plotting.curves(errors, ylabel="misclassified patterns", title="errors per epoch"),
-        out,
-        "errors_per_epoch",
-    )
-    conv = [n for n in GATES if metrics[n]["converged"]]
-    metrics["headline"] = (
-        f"{' and '.join(conv)} converged; XOR did not; the deck's updates "
-        f"{metrics['decks']['deck_updates']}"
-        if conv
-        else "none converged"
-    )
+    fig = plotting.curves(errors, ylabel="misclassified patterns", title="errors per epoch")
+    plotting.integer_counts(fig.axes[0])
+    lesson.save_figure(fig, out, "errors_per_epoch")
+    learned = [n for n in GATES if metrics[n]["converged"]]
+    metrics["headline"] = f"{' and '.join(learned) or 'none'} converged; XOR did not"
     lesson.write_metrics(out, metrics)
     return metrics
+
+
+# %% [markdown]
+# ## Questions
+# Answer with your functions (a loop in a cell, or at the end of `main`), then
+# fill in `answers()`.
+#
+# - **q1.** There are 16 functions of two binary inputs (16 columns T of 0s
+#   and 1s for the four patterns). With a bias and from w = 0, b = 0, how many
+#   of them does `train_perceptron` learn (an epoch without error)? A number.
+# - **q2.** Train AND from w = 0, b = 0 with η = 1, 0.5 and 0.25. How many
+#   epochs does each take? A list of three numbers. Then: why?
+# - **q3.** Without a bias (b=None), from w = 0, which of AND, OR, NAND
+#   (targets 1, 1, 1, 0) and NOR (1, 0, 0, 0) does the neuron learn? A list of
+#   names.
+#
+# To think about (no check): which functions did q1 leave out, and what do they
+# have in common? What does the boundary of a neuron without bias always pass
+# through, and what is hardlim there?
+
+
+# %%
+def answers() -> dict:
+    """Your answers to the questions above, keyed "q1", "q2", "q3"."""
+    # TODO: answer each question with a number or a short list.
+    raise NotImplementedError("TODO: answers()")
 
 
 if __name__ == "__main__":
