@@ -1,78 +1,53 @@
 # %% [markdown]
 # # ex10 · Training tricks: how a network learns faster, or not at all
-# Every Keras lesson so far said `optimizer="adam"` and let Keras draw the
-# first weights. Here you write what those two words hide: one update step of
-# SGD with momentum (and Nesterov's variant), RMSProp and Adam, in NumPy,
-# each proved equal to `keras.optimizers` on the same gradients; their paths
-# down one narrow valley; what a too-large learning rate does; and why the
-# scale of the first weights decides whether gradients reach the first
-# layers at all. Last, the deep-networks deck's design exercise: a small MLP
-# for the three Iris species with one-hot targets, trained by each optimiser.
+# What `optimizer="adam"` and `fit` hide: one update of SGD with momentum,
+# RMSProp and Adam in NumPy, each equal to `keras.optimizers`; their paths down
+# a narrow valley; learning rates that diverge; the first weights' scale; and
+# the training step `fit` repeats, equal to `train_on_batch`, on the deck's Iris.
 #
-# **Your job:** fill in the five `TODO`s, then run `workshop check 10`.
+# **Your job:** fill in the six `TODO`s and `answers()`, then `workshop check 10`.
 #
 # Where the deck is wrong or vague, and what this lesson says instead:
-# - "α > 1: the training will be fast but it may miss the optimum": a
-#   learning rate that is too large does not train fast, it diverges, and
-#   "too large" depends on the loss surface, not on 1: plain gradient descent
-#   on a bowl of curvature λ diverges when α > 2/λ (`learning_rate_sweep`);
+# - "α > 1: the training will be fast but it may miss the optimum": a learning
+#   rate diverges above 2/λ on a bowl of curvature λ, not above 1: on a
+#   curvature of 5, α = 0.5 diverges.
 # - "σ²(w) = 1/n_in", called Xavier initialisation: that is LeCun's rule.
 #   Glorot and Bengio's (Xavier's) is σ² = 2/(n_in + n_out); He's, for ReLU,
-#   is 2/n_in. Keras's Dense and Conv layers start from `glorot_uniform`
-#   (uniform on ±√(6/(n_in + n_out)), the same variance as Glorot's normal).
-# - the deck's momentum "jumps out of local minima"; what it does every step
-#   is average the gradients' directions, which speeds up a long shallow
-#   valley and damps the zig-zag across a steep one (the figure).
+#   2/n_in. LeCun's and Glorot's agree only when n_in = n_out (here: 100, 25).
+# - momentum "jumps out of local minima": every step it averages the
+#   gradients' directions: faster along a shallow valley, less zig-zag across.
 
 # %%
-"""ex10 · Training tricks: optimisers, learning rates, initialisation, Iris."""
+"""ex10 · Training tricks: optimisers, learning rates, initialisation, the training step, Iris."""
 
-from __future__ import annotations
-
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from workshop import gpu, lesson, plotting, validate
+from workshop import lesson, plotting, validate
 from workshop.repro import seed_everything
 
-
-def _arrays(**named) -> list[np.ndarray]:
-    """The named arrays (lists welcome), checked for NaN and for having the first one's shape."""
-    (first, a), *rest = ((n, validate.array(v, n, ndim=(0, 1, 2))) for n, v in named.items())
-    arrays = [a]
-    for name, b in rest:
-        if b.shape != a.shape:
-            raise ValueError(
-                f"{first} and {name} must have the same shape, got {a.shape} and {b.shape}"
-            )
-        arrays.append(b)
-    return arrays
-
-
 # %% [markdown]
-# ## Momentum, and Nesterov's look-ahead
-# Plain SGD steps against the gradient: w ← w − α·g. Momentum keeps a
-# velocity, a running sum of past steps that forgets a fraction (1 − μ) each
-# time: v ← μ·v − α·g, then w ← w + v. Gradients that keep pointing the same
-# way add up (faster along a valley floor); those that flip sign cancel
-# (less zig-zag across it). Nesterov's variant steps as if it had already
-# moved by the velocity: w ← w + μ·v − α·g (with the new v), which is how
-# Keras writes it.
+# ## Three optimisers, one step each
+# - **Momentum.** Plain SGD: w ← w − α·g. Momentum keeps a velocity that forgets
+#   a fraction (1 − μ) each step: v ← μ·v − α·g, then w ← w + v. Gradients that
+#   keep their direction add up; those that flip sign cancel. Nesterov steps as
+#   if it had moved by the velocity already: w ← w + μ·v − α·g (the new v).
+# - **RMSProp**, a learning rate per weight: a ← ρ·a + (1 − ρ)·g², the moving
+#   average of g², divides the step: w ← w − α·g/√(a + ε) (ε inside, as Keras).
+# - **Adam**, both: m ← β₁·m + (1 − β₁)·g, v ← β₂·v + (1 − β₂)·g². Both start at
+#   0, too small at first: Adam divides by (1 − βᵗ), t counting from 1. Keras
+#   folds both corrections into the rate, α_t = α·√(1 − β₂ᵗ)/(1 − β₁ᵗ), and adds
+#   ε to √v, not to the corrected √v̂ as the paper: w ← w − α_t·m/(√v + ε).
 
 
 # %%
 def momentum_step(w, velocity, grad, lr: float, momentum: float = 0.9, nesterov: bool = False):
-    """One step of keras.optimizers.SGD(learning_rate=lr, momentum=momentum, nesterov=nesterov):
-    returns (new w, new velocity); the arguments are left alone."""
-    w, velocity, grad = _arrays(w=w, velocity=velocity, grad=grad)
-    lr = validate.positive(lr, "lr")
-    momentum = validate.number(momentum, "momentum", low=0.0, high=1.0)
-    # TODO: the new velocity is momentum·velocity − lr·grad. Without Nesterov
-    # the weights move by the new velocity; with Nesterov they move by
-    # momentum·(new velocity) − lr·grad. Return (new w, new velocity) as new
-    # arrays: never change w or velocity in place (no +=).
+    """One step of keras.optimizers.SGD(learning_rate=lr, momentum, nesterov): (w, velocity)."""
+    w, velocity, grad = validate.same_shape(w=w, velocity=velocity, grad=grad)
+    lr, momentum = validate.positive(lr, "lr"), validate.number(momentum, "momentum", low=0, high=1)
+    # TODO: what is the new velocity, and how far do the weights move, with and
+    # without Nesterov? New arrays: never change w or velocity in place.
     # BEGIN SOLUTION
     velocity = momentum * velocity - lr * grad
     if nesterov:
@@ -81,66 +56,27 @@ def momentum_step(w, velocity, grad, lr: float, momentum: float = 0.9, nesterov:
     # END SOLUTION
 
 
-# %% [markdown]
-# ## RMSProp: a learning rate per weight
-# The deck's answer to exploding gradients: keep a moving average of each
-# weight's squared gradient, a ← ρ·a + (1 − ρ)·g², and divide the step by its
-# root: w ← w − α·g / √(a + ε). A weight whose gradients are large takes
-# smaller steps, one whose gradients are tiny takes larger ones. (Keras adds
-# ε inside the root.)
-
-
-# %%
 def rmsprop_step(w, accum, grad, lr: float, rho: float = 0.9, epsilon: float = 1e-7):
-    """One step of keras.optimizers.RMSprop(learning_rate=lr, rho=rho, epsilon=epsilon):
-    returns (new w, new accum), accum being the moving average of grad²."""
-    w, accum, grad = _arrays(w=w, accum=accum, grad=grad)
-    lr = validate.positive(lr, "lr")
-    rho = validate.number(rho, "rho", low=0.0, high=1.0)
-    epsilon = validate.number(epsilon, "epsilon", low=0.0)
-    # TODO: the new accum is rho·accum + (1 − rho)·grad²; the weights move by
-    # −lr·grad / √(new accum + epsilon) (epsilon inside the root, as Keras
-    # does). Return (new w, new accum), new arrays.
+    """One step of keras.optimizers.RMSprop(learning_rate=lr, rho, epsilon): (w, accum)."""
+    w, accum, grad = validate.same_shape(w=w, accum=accum, grad=grad)
+    lr, rho = validate.positive(lr, "lr"), validate.number(rho, "rho", low=0, high=1)
+    epsilon = validate.number(epsilon, "epsilon", low=0)
+    # TODO: which average changes first, and where does epsilon go? Return
+    # (new w, new accum).
     # BEGIN SOLUTION
     accum = rho * accum + (1 - rho) * grad**2
     return w - lr * grad / np.sqrt(accum + epsilon), accum
     # END SOLUTION
 
 
-# %% [markdown]
-# ## Adam: momentum and RMSProp together
-# m is momentum's average of the gradients, v RMSProp's average of their
-# squares: m ← β₁·m + (1 − β₁)·g, v ← β₂·v + (1 − β₂)·g². Both start at 0, so
-# the first averages are too small; Adam corrects by 1/(1 − βᵗ) (t counts
-# the steps from 1). Keras folds the two corrections into the learning rate,
-# α_t = α·√(1 − β₂ᵗ)/(1 − β₁ᵗ), and adds ε to √v, not to the corrected √v̂
-# as the paper does: w ← w − α_t·m / (√v + ε). The two agree unless the
-# gradients are tiny, where ε then weighs more.
-
-
-# %%
-def adam_step(
-    w,
-    m,
-    v,
-    grad,
-    t: int,
-    lr: float,
-    beta_1: float = 0.9,
-    beta_2: float = 0.999,
-    epsilon: float = 1e-7,
-):
-    """One step of keras.optimizers.Adam(learning_rate=lr, beta_1, beta_2, epsilon), the
-    t-th (t = 1 for the first): returns (new w, new m, new v)."""
-    w, m, v, grad = _arrays(w=w, m=m, v=v, grad=grad)
+def adam_step(w, m, v, grad, t: int, lr: float, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """Step t (from 1) of keras.optimizers.Adam(learning_rate=lr, beta_1, ...): (w, m, v)."""
+    w, m, v, grad = validate.same_shape(w=w, m=m, v=v, grad=grad)
     t = validate.integer(t, "t (the step number, counting from 1)", low=1)
-    lr = validate.positive(lr, "lr")
-    beta_1 = validate.number(beta_1, "beta_1", low=0.0, high=1.0)
-    beta_2 = validate.number(beta_2, "beta_2", low=0.0, high=1.0)
-    epsilon = validate.number(epsilon, "epsilon", low=0.0)
-    # TODO: m ← beta_1·m + (1 − beta_1)·grad and v ← beta_2·v + (1 − beta_2)·grad²;
-    # the step's learning rate lr·√(1 − beta_2ᵗ)/(1 − beta_1ᵗ); the weights
-    # move by −(that rate)·m/(√v + epsilon). Return (new w, new m, new v).
+    lr, epsilon = validate.positive(lr, "lr"), validate.number(epsilon, "epsilon", low=0)
+    beta_1, beta_2 = (validate.number(b, "beta", low=0, high=1) for b in (beta_1, beta_2))
+    # TODO: the two averages, the rate α_t of step t, then the move (Keras's
+    # form). Return (new w, new m, new v).
     # BEGIN SOLUTION
     m = beta_1 * m + (1 - beta_1) * grad
     v = beta_2 * v + (1 - beta_2) * grad**2
@@ -150,151 +86,101 @@ def adam_step(
 
 
 # %% [markdown]
-# ## One narrow valley, five optimisers
-# The loss f(x, y) = ½·(0.1·x² + 2·y²) is a valley 20 times steeper across
-# (y) than along (x): the shape a badly scaled problem has. Every optimiser
-# starts at the same point with the same learning rate.
-
+# ## A narrow valley, five optimisers, learning rates that diverge
+# f(x, y) = ½·(0.1·x² + 2·y²): 20 times steeper across (y) than along (x).
+# Plain gradient descent multiplies each coordinate by (1 − α·λ) per step: it
+# converges only while |1 − α·λ| < 1, α < 2/λ for the steepest curvature λ.
+# Here 2/2 = 1; on a curvature of 5 it is 0.4, and α = 0.5 diverges.
 
 # %%
-VALLEY = np.array([0.1, 2.0])  # the curvature along x and across y
+VALLEY, STEEP = (0.1, 2.0), (0.1, 5.0)  # curvatures along x and across y
 START = (-4.5, 1.0)
-
-
-def valley(p) -> np.ndarray:
-    """The loss at points p (..., 2)."""
-    p = np.asarray(p, dtype=float)
-    return 0.5 * np.sum(VALLEY * p**2, axis=-1)
-
-
-def valley_gradient(p) -> np.ndarray:
-    return VALLEY * np.asarray(p, dtype=float)
-
-
 OPTIMIZERS = ("SGD", "momentum", "Nesterov", "RMSProp", "Adam")
 
 
+def valley(p, curvature=VALLEY) -> np.ndarray:
+    """The loss ½·Σ λ·p² at points p (..., 2)."""
+    return 0.5 * np.sum(np.asarray(curvature) * np.asarray(p, dtype=float) ** 2, axis=-1)
+
+
 def optimizer_paths(start=START, steps: int = 80, lr: float = 0.1) -> dict:
-    """{optimiser: array (steps + 1, 2)}: the points each visits on the valley, start first,
-    using your step functions (SGD is momentum_step with momentum 0)."""
-    start = validate.array(start, "start", ndim=1)
-    if start.shape != (2,):
-        raise ValueError(f"start must be a point (x, y), got shape {start.shape}")
-    steps = validate.count(steps, "steps")
-    lr = validate.positive(lr, "lr")
-    paths = {}
+    """{optimiser: the (steps + 1, 2) points it visits on the valley}, by your step functions."""
+    start = validate.same_shape(start=start, point_xy=np.zeros(2))[0]
+    steps, lr, paths = validate.count(steps, "steps"), validate.positive(lr, "lr"), {}
     for name in OPTIMIZERS:
-        w, a, b = start.copy(), np.zeros(2), np.zeros(2)
-        points = [w]
+        points, a, b = [start], np.zeros(2), np.zeros(2)
         for t in range(1, steps + 1):
-            g = valley_gradient(w)
-            if name == "SGD":
-                w, a = momentum_step(w, a, g, lr, momentum=0.0)
-            elif name in ("momentum", "Nesterov"):
-                w, a = momentum_step(w, a, g, lr, momentum=0.9, nesterov=name == "Nesterov")
-            elif name == "RMSProp":
+            w, g = points[-1], np.asarray(VALLEY) * points[-1]
+            if name == "RMSProp":
                 w, a = rmsprop_step(w, a, g, lr)
-            else:
+            elif name == "Adam":
                 w, a, b = adam_step(w, a, b, g, t, lr)
+            else:
+                w, a = momentum_step(w, a, g, lr, 0.0 if name == "SGD" else 0.9, name == "Nesterov")
             points.append(np.asarray(w, dtype=float))
         paths[name] = np.array(points)
     return paths
 
 
-def learning_rate_sweep(lrs=(0.01, 0.1, 0.5, 0.95, 1.05), steps: int = 40, start=START) -> dict:
-    """{lr: losses per step} for plain gradient descent on the valley: too small crawls,
-    too large (above 2 / the steepest curvature, here 2/2 = 1) diverges."""
-    steps = validate.count(steps, "steps")
-    start = validate.array(start, "start", ndim=1)
-    out = {}
-    for lr in lrs:
-        lr = validate.positive(lr, "each learning rate")
-        w = start.copy()
-        losses = [float(valley(w))]
-        for _ in range(steps):
-            w = w - lr * valley_gradient(w)
-            losses.append(float(valley(w)))
-        out[lr] = losses
-    return out
+def learning_rate_sweep(lrs=(0.1, 0.5, 0.95, 1.05), steps=40, start=START, curvature=VALLEY):
+    """{lr: losses per step} of gradient descent on the bowl ½·Σ λ·p² (diverges above 2/λ)."""
+    w0, lam = validate.array(start, "start", ndim=1), validate.array(curvature, "curvature", ndim=1)
+    k = np.arange(validate.count(steps, "steps") + 1)[:, None]  # w_k = (1 − α·λ)ᵏ·w_0
+    factors = {lr: 1 - validate.positive(lr, "each learning rate") * lam for lr in lrs}
+    return {lr: [float(f) for f in valley(w0 * factor**k, lam)] for lr, factor in factors.items()}
 
 
 # %% [markdown]
 # ## Initialisation: does the gradient reach the first layer?
-# A deep stack of tanh layers, each n → n. If the first weights are too
-# small, the signal shrinks by σ·√n at every layer going forward, and the
-# error by as much going back: every layer's gradient is tiny (σ = 0.01,
-# n = 100: about 10⁻¹⁸ after 10 layers) and nothing learns. Too large, and
-# the tanh units saturate at ±1 while the gradient grows on its way back
-# to the first layers (exploding). The right scale keeps the variance of
-# the signal the same from layer to layer:
+# Ten tanh layers, alternately 100 → 25 and 25 → 100 units. Too small first
+# weights shrink the signal at every layer and the error going back; too large
+# ones saturate tanh at ±1. The right scale keeps the variance layer to layer:
 # - LeCun: σ² = 1/n_in (what the deck writes, and calls Xavier);
-# - Glorot/Xavier: σ² = 2/(n_in + n_out), the mean of the forward and the
-#   backward rule; Keras's default (`glorot_uniform`);
-# - He: σ² = 2/n_in, for ReLU, which zeroes half its inputs.
+# - Glorot/Xavier: σ² = 2/(n_in + n_out), between the forward and the backward
+#   rule; Keras's default (`glorot_uniform`);
+# - He: σ² = 2/n_in, for ReLU, which zeroes half its inputs (too much for tanh).
 
 
 # %%
-SCHEMES = ("lecun", "glorot", "he")
-
-
 def init_std(scheme, n_in: int, n_out: int) -> float:
-    """The standard deviation of the first weights of an n_in → n_out layer: a number is
-    used as it is; 'lecun', 'glorot' or 'he' follow those rules."""
-    n_in = validate.count(n_in, "n_in")
-    n_out = validate.count(n_out, "n_out")
-    if isinstance(scheme, str):
-        validate.one_of(scheme, "scheme", SCHEMES)
-    else:
+    """σ of an n_in → n_out layer's first weights: a number as it is, or 'lecun', 'glorot', 'he'."""
+    n_in, n_out = validate.count(n_in, "n_in"), validate.count(n_out, "n_out")
+    if not isinstance(scheme, str):
         return validate.positive(scheme, "scheme (a standard deviation)")
-    # TODO: the standard deviation (not the variance) for each scheme:
-    # 'lecun' σ² = 1/n_in, 'glorot' σ² = 2/(n_in + n_out), 'he' σ² = 2/n_in.
+    validate.one_of(scheme, "scheme", ("lecun", "glorot", "he"))
+    # TODO: which variance does each rule ask for, and does the function return
+    # the variance or the standard deviation?
     # BEGIN SOLUTION
     variance = {"lecun": 1 / n_in, "glorot": 2 / (n_in + n_out), "he": 2 / n_in}[scheme]
     return float(np.sqrt(variance))
     # END SOLUTION
 
 
-def forward_backward(weights, x):
-    """A tanh network's pass: (std of each layer's output, ‖∂L/∂W‖ of each layer), first layer
-    first, with L = ½·mean over the batch of ‖output‖²."""
-    activations = [np.asarray(x, dtype=float)]
-    for W in weights:
-        activations.append(np.tanh(activations[-1] @ W))
-    out = activations[-1]
-    delta = out / len(out)  # dL/d(output)
-    norms = []
-    for W, a_in, a_out in zip(weights[::-1], activations[-2::-1], activations[:0:-1], strict=True):
-        delta = delta * (1 - a_out**2)  # through tanh
-        norms.append(float(np.linalg.norm(a_in.T @ delta)))
-        delta = delta @ W.T
-    return [float(a.std()) for a in activations[1:]], norms[::-1]
+DEFAULT_SCALES = {"too small (σ = 0.01)": 0.01, "LeCun (the deck's 1/n_in)": "lecun"}
+DEFAULT_SCALES |= {"Glorot (Keras's default)": "glorot", "He": "he", "too large (σ = 1)": 1.0}
 
 
-DEFAULT_SCALES = {
-    "too small (σ = 0.01)": 0.01,
-    "LeCun (the deck's 1/n_in)": "lecun",
-    "Glorot (Keras's default)": "glorot",
-    "too large (σ = 1)": 1.0,
-}
-
-
-def init_study(
-    scales=None, depth: int = 10, width: int = 100, batch: int = 256, seed: int = 0
-) -> dict:
-    """{name: (std of each layer's output, ‖∂L/∂W‖ of each layer)} for a depth-layer tanh
-    network started with each scale of `scales` ({name: σ or scheme}); the same inputs for all."""
+def init_study(scales=None, depth=10, widths=(100, 25), batch=256, seed=0) -> dict:
+    """{name: (std of each layer's output, ‖∂L/∂W‖ of each layer)} for a depth-layer tanh net
+    of widths[0] → widths[1] → widths[0]… units, started with each of `scales`."""
     scales = DEFAULT_SCALES if scales is None else scales
     if not isinstance(scales, dict) or not scales:
         raise ValueError(f"scales must be a dict of name -> σ or scheme, got {scales!r}")
-    depth = validate.count(depth, "depth")
-    width = validate.count(width, "width")
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(validate.count(batch, "batch"), width))
-    study = {}
+    layers = range(validate.count(depth, "depth") + 1)
+    sizes = [validate.count(widths[i % len(widths)], "width") for i in layers]
+    rng, shapes = np.random.default_rng(seed), list(zip(sizes[:-1], sizes[1:], strict=True))
+    x, study = rng.normal(size=(validate.count(batch, "batch"), sizes[0])), {}
     for name, scale in scales.items():
-        std = init_std(scale, width, width)
-        weights = [rng.normal(0.0, std, (width, width)) for _ in range(depth)]
-        study[name] = forward_backward(weights, x)
+        weights = [rng.normal(0.0, init_std(scale, *shape), shape) for shape in shapes]
+        activations = [x]  # forward, then ex03's backward pass: L = ½·mean ‖output‖²
+        for W in weights:
+            activations.append(np.tanh(activations[-1] @ W))
+        delta, norms = activations[-1] / len(x), []
+        for W, a_in, a_out in reversed([*zip(weights, activations, activations[1:], strict=False)]):
+            delta = delta * (1 - a_out**2)  # through tanh
+            norms.append(float(np.linalg.norm(a_in.T @ delta)))
+            delta = delta @ W.T
+        study[name] = [float(a.std()) for a in activations[1:]], norms[::-1]
     return study
 
 
@@ -304,98 +190,152 @@ def gradient_norms_by_init(scales=None, depth: int = 10, **kw) -> dict:
 
 
 # %% [markdown]
-# ## The deck's design exercise: Iris
-# 150 flowers, 4 measurements each, 3 species. The deck's answer: as many
-# outputs as classes, targets one-hot ((1,0,0), (0,1,0), (0,0,1)), softmax
-# and categorical cross-entropy. (With integer labels you would use
-# `sparse_categorical_crossentropy`, as ex04 does: the same loss.) The data
-# ships with scikit-learn: no download.
+# ## The training step by hand
+# ex03's `backward()` was the chain rule from the loss back to every weight,
+# then W ← W − lr·∂L/∂W. `fit` does the same per batch: forward (the loss, the
+# model in training mode), backward (∂loss/∂w for each trainable weight), update
+# (the optimiser's rule). The backend records the forward computation and runs
+# the chain rule in reverse: TensorFlow inside `with tf.GradientTape() as tape:`;
+# JAX on a pure function of the weights' values (`model.stateless_call` through
+# `jax.value_and_grad(..., has_aux=True)`; new non-trainable values assigned
+# back); PyTorch's `loss.backward()`, into each `.value.grad`. Then, on all
+# three, `optimizer.apply_gradients`.
+
+
+# %%
+def train_step(model, optimizer, loss_fn, x, y) -> float:
+    """One step of `optimizer` on the batch (x, y); the loss before it, as train_on_batch."""
+    import keras
+
+    validate.instance(model, "model", keras.Model)
+    validate.instance(optimizer, "optimizer", keras.optimizers.Optimizer)
+    validate.instance(loss_fn, "loss_fn (a keras.losses object)", keras.losses.Loss)
+    x, y = validate.array(x, "x", dtype="float32"), validate.array(y, "y", dtype="float32")
+    validate.same_length(x, y, "x and y")
+    # TODO: on your backend: which number must it see computed, the model in which
+    # mode? Which weights get gradients, who applies them, what comes back?
+    # BEGIN SOLUTION
+    if keras.backend.backend() == "jax":
+        import jax
+
+        def loss_of(trainable, frozen):
+            y_pred, frozen = model.stateless_call(trainable, frozen, x, training=True)
+            return loss_fn(y, y_pred), frozen
+
+        values = [v.value for v in model.trainable_variables]
+        frozen = [v.value for v in model.non_trainable_variables]
+        (loss, frozen), grads = jax.value_and_grad(loss_of, has_aux=True)(values, frozen)
+        for variable, value in zip(model.non_trainable_variables, frozen, strict=True):
+            variable.assign(value)
+    elif keras.backend.backend() == "torch":
+        model.zero_grad()
+        y_pred = model(x, training=True)
+        loss = loss_fn(y, y_pred)
+        loss.backward()
+        grads = [v.value.grad for v in model.trainable_variables]
+    else:
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+    return float(keras.ops.convert_to_numpy(loss))
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## The deck's design exercise: Iris (in scikit-learn: no download)
+# 150 flowers, 4 measurements, 3 species: as many outputs as classes, targets
+# one-hot ((1,0,0), (0,1,0), (0,0,1)), softmax and categorical cross-entropy.
 
 
 # %%
 def load_iris_onehot(test_fraction: float = 0.3, seed: int = 0):
-    """((x_train, y_train), (x_test, y_test), species): measurements standardised with the
-    training split's mean and std, targets one-hot (N, 3); the split keeps the classes' shares."""
+    """((x_train, y_train), (x_test, y_test), species): standardised by the training split; one-hot."""
     from sklearn.datasets import load_iris
     from sklearn.model_selection import train_test_split
 
-    test_fraction = validate.number(test_fraction, "test_fraction", low=0.05, high=0.95)
-    iris = load_iris()
-    x_train, x_test, y_train, y_test = train_test_split(
+    iris, test_fraction = (
+        load_iris(),
+        validate.number(test_fraction, "test_fraction", low=0.05, high=0.95),
+    )
+    x, x_test, y, y_test = train_test_split(
         iris.data, iris.target, test_size=test_fraction, random_state=seed, stratify=iris.target
     )
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    onehot = np.eye(3, dtype="float32")
-    return (
-        (((x_train - mean) / std).astype("float32"), onehot[y_train]),
-        (((x_test - mean) / std).astype("float32"), onehot[y_test]),
-        tuple(str(n) for n in iris.target_names),
-    )
-
-
-def make_optimizer(name: str, learning_rate: float):
-    """keras.optimizers for the names of OPTIMIZERS, with this learning rate."""
-    import keras
-
-    validate.one_of(name, "name", OPTIMIZERS)
-    lr = validate.positive(learning_rate, "learning_rate")
-    return {
-        "SGD": lambda: keras.optimizers.SGD(learning_rate=lr),
-        "momentum": lambda: keras.optimizers.SGD(learning_rate=lr, momentum=0.9),
-        "Nesterov": lambda: keras.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=True),
-        "RMSProp": lambda: keras.optimizers.RMSprop(learning_rate=lr),
-        "Adam": lambda: keras.optimizers.Adam(learning_rate=lr),
-    }[name]()
+    mean, std, onehot = x.mean(axis=0), x.std(axis=0), np.eye(3, dtype="float32")
+    scaled = [((a - mean) / std).astype("float32") for a in (x, x_test)]
+    return (scaled[0], onehot[y]), (scaled[1], onehot[y_test]), tuple(map(str, iris.target_names))
 
 
 def build_iris_mlp(hidden: int = 8, optimizer=None):
-    """4 measurements → Dense(hidden, relu) → Dense(3, softmax), compiled with categorical
-    cross-entropy (one-hot targets) and accuracy; `optimizer` default Adam(0.01)."""
+    """4 → Dense(hidden, relu) → Dense(3, softmax); `optimizer` default Adam(learning_rate=0.01)."""
     import keras
 
     hidden = validate.count(hidden, "hidden")
     optimizer = optimizer if optimizer is not None else keras.optimizers.Adam(learning_rate=0.01)
-    # TODO: a keras.Sequential: keras.Input(shape=(4,)), a Dense layer of
-    # `hidden` ReLU units, 3 softmax outputs (one per species). Compile it
-    # with `optimizer`, the loss for one-hot targets and the accuracy metric.
+    # TODO: the deck's design: how many inputs, hidden units and outputs, which
+    # activations? Which loss fits one-hot targets, and which metric do we read?
     # BEGIN SOLUTION
     model = keras.Sequential(
         [
             keras.Input(shape=(4,)),
             keras.layers.Dense(hidden, activation="relu"),
             keras.layers.Dense(3, activation="softmax"),
-        ],
-        name="iris_mlp",
+        ]
     )
     model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     return model
     # END SOLUTION
 
 
-def train_iris(data, optimizers=OPTIMIZERS, lr: float = 0.05, epochs: int = 60, seed: int = 0):
-    """{optimiser: (History, test accuracy, seconds)}: the same MLP, the same first weights,
-    trained by each optimiser (batches of 16)."""
-    tf = gpu._tf()
-    (x_train, y_train), (x_test, y_test) = data[:2]
-    epochs = validate.count(epochs, "epochs")
-    train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(16)
-    test = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(64)
-    results = {}
-    for name in optimizers:
-        seed_everything(seed)  # the same starting weights for each optimiser
-        model = build_iris_mlp(optimizer=make_optimizer(name, lr))
-        start = time.perf_counter()
-        history = model.fit(
-            train.shuffle(len(x_train), seed=seed), validation_data=test, epochs=epochs, verbose=0
+def train_iris_by_hand(data, epochs: int = 30, seed: int = 0) -> dict:
+    """The Iris MLP twice from the same weights and batches of 16, Adam(0.01), by train_step and
+    by train_on_batch: {"mine"/"keras": loss per epoch, "accuracy" (test), "gap" (weights)}."""
+    import keras
+
+    (x, y), (x_test, y_test) = data[:2]
+    seed_everything(seed)
+    model, twin = build_iris_mlp(), build_iris_mlp()
+    twin.set_weights(model.get_weights())
+    optimizer, loss_fn = keras.optimizers.Adam(0.01), keras.losses.CategoricalCrossentropy()
+    rng, out = np.random.default_rng(seed), {"mine": [], "keras": []}
+    for _ in range(validate.count(epochs, "epochs")):
+        batches = np.split(rng.permutation(len(x)), range(16, len(x), 16))
+        out["mine"].append(
+            np.mean([train_step(model, optimizer, loss_fn, x[b], y[b]) for b in batches])
         )
-        seconds = time.perf_counter() - start
-        accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
-        results[name] = (history, accuracy, seconds)
-    return results
+        out["keras"].append(np.mean([twin.train_on_batch(x[b], y[b])[0] for b in batches]))
+    out["accuracy"] = float(model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"])
+    pairs = zip(model.get_weights(), twin.get_weights(), strict=True)
+    return out | {"gap": float(max(np.abs(a - b).max() for a, b in pairs))}
 
 
 # %% [markdown]
-# ## Run the lesson
+# ## Questions
+# 1. On the bowl f(w) = ½·8·w², what is the largest learning rate for which
+#    plain gradient descent still converges?
+# 2. After 80 steps of learning rate 0.1 from START on the valley, which of
+#    OPTIMIZERS ends with the lowest loss?
+# 3. `fit(x_train, y_train, batch_size=16, epochs=3)` on Iris's 105 training
+#    flowers: how many training steps (calls of a train_step) does it run?
+# 4. Adam's first step, default settings, a gradient of any size (10⁻³ or 10³):
+#    how far does each weight move, in units of the learning rate? (Open: why
+#    does Adam cross the valley faster than momentum? Why He's scale for ReLU?)
+
+
+# %%
+def answers() -> dict:
+    """Your answers to the questions above, keyed "q1", "q2", ..."""
+    # TODO: answer each question with a number or a name.
+    # BEGIN SOLUTION
+    final = {name: float(valley(p[-1])) for name, p in optimizer_paths(START, 80, 0.1).items()}
+    # q4: m = (1 − β₁)·g, v = (1 − β₂)·g², α_1 = α·√(1 − β₂)/(1 − β₁): a step of α·g/|g|.
+    # Open: Adam divides each coordinate by its gradient's size: x and y move at one pace.
+    # ReLU zeroes half its inputs, halving the variance; He's factor 2 gives it back.
+    steps = -(-len(load_iris_onehot()[0][0]) // 16)  # the last batch may be short
+    return {"q1": 2 / 8, "q2": min(final, key=final.get), "q3": 3 * steps, "q4": 1.0}
+    # END SOLUTION
 
 
 # %%
@@ -404,14 +344,12 @@ class Config:
     steps: int = 80  # optimiser steps on the valley
     lr: float = 0.1  # their learning rate there
     depth: int = 10  # layers of the initialisation study
-    iris_epochs: int = 60
-    iris_lr: float = 0.05
-    iris_optimizers: str = "all"  # or some of OPTIMIZERS, comma-separated
+    iris_epochs: int = 30  # epochs of train_step on Iris
     seed: int = 0
     out_dir: str = "outputs/ex10_training_tricks"
 
 
-QUICK = {"iris_epochs": 15, "iris_optimizers": "SGD,momentum,Adam"}
+QUICK = {"iris_epochs": 5}
 
 
 def main(config: Config | None = None) -> dict:
@@ -420,111 +358,39 @@ def main(config: Config | None = None) -> dict:
     seed_everything(config.seed)
 
     paths = optimizer_paths(START, config.steps, config.lr)
-    fig, axes = plotting.subplots(1, 2, size=(13, 4.5))
-    ax, ax_loss = axes[0]
-    xs, ys = np.meshgrid(np.linspace(-5, 1.5, 200), np.linspace(-1.6, 1.6, 120))
-    ax.contour(xs, ys, valley(np.stack([xs, ys], axis=-1)), levels=15, cmap="Greys", alpha=0.6)
-    print(f"{config.steps} steps of lr {config.lr} from {START} on the valley 0.05·x² + y²:")
-    for name, p in paths.items():
-        ax.plot(p[:, 0], p[:, 1], marker=".", ms=3, lw=1, label=name)
-        losses = valley(p)
-        ax_loss.semilogy(range(len(losses)), losses + 1e-16, label=name)
-        print(f"  {name:<9} loss {losses[-1]:.2e} at ({p[-1, 0]:+.3f}, {p[-1, 1]:+.3f})")
-    ax.plot(0, 0, "k*", ms=12)
-    ax.set(xlabel="x (shallow)", ylabel="y (steep)", title="paths down a narrow valley")
-    ax.legend(fontsize=8)
-    ax_loss.set(xlabel="step", ylabel="loss (log scale)", title="loss per step")
-    ax_loss.legend(fontsize=8)
+    final = {name: float(valley(p[-1])) for name, p in paths.items()}
+    named = {f"{name} (loss {final[name]:.0e})": p for name, p in paths.items()}
+    fig = plotting.descent_paths(valley, named, (-5, 1.5), (-1.6, 1.6), "a narrow valley")
     lesson.save_figure(fig, out, "optimizer_paths")
 
-    sweep = learning_rate_sweep(steps=40)
-    fig, ax = plotting.subplots(1, 1, size=(6.5, 4))
-    ax = ax[0, 0]
-    for lr, losses in sweep.items():
-        ax.semilogy(losses, label=f"α = {lr}")
-    ax.set(
-        xlabel="step",
-        ylabel="loss (log scale)",
-        title="gradient descent: above α = 2/λ = 1 it diverges",
-    )
-    ax.legend(fontsize=8)
+    sweeps = {}
+    for lam, lrs in ((VALLEY, (0.1, 0.5, 0.95, 1.05)), (STEEP, (0.1, 0.3, 0.39, 0.5))):
+        title = f"curvature {lam[1]:g}: diverges above α = 2/{lam[1]:g} = {2 / lam[1]:g}"
+        sweeps[title] = {f"α = {a}": s for a, s in learning_rate_sweep(lrs, curvature=lam).items()}
+    fig = plotting.curve_panels(sweeps, "step", "loss (log scale)", logy=True)
     lesson.save_figure(fig, out, "learning_rates")
-    print(
-        "learning rates: "
-        + ", ".join(f"α {lr} → loss {losses[-1]:.2e}" for lr, losses in sweep.items())
-    )
 
     study = init_study(depth=config.depth, seed=config.seed)
-    stds = {name: s for name, (s, _) in study.items()}
-    norms = {name: n for name, (_, n) in study.items()}
-    fig, axes = plotting.subplots(1, 2, size=(12, 4.2))
-    layers = range(1, config.depth + 1)
-    for name in norms:
-        style = {"ls": "--", "marker": "x"} if "LeCun" in name else {"marker": "o"}
-        axes[0, 0].semilogy(layers, stds[name], label=name, **style)
-        axes[0, 1].semilogy(layers, np.array(norms[name]) + 1e-30, label=name, **style)
-    axes[0, 0].set(xlabel="layer", ylabel="std of its output", title="the signal going forward")
-    axes[0, 1].set(xlabel="layer", ylabel="‖∂L/∂W‖", title="the gradient reaching each layer")
-    for a in axes[0]:
-        a.legend(fontsize=8)
-        plotting.integer_epochs(a)
-    fig.suptitle(
-        f"{config.depth} tanh layers of 100 units, four initial scales "
-        "(LeCun's and Glorot's are the same when n_in = n_out)"
-    )
+    panels = {"the signal: std of each layer's output": {}, "the gradient: ‖∂L/∂W‖": {}}
+    for name, parts in study.items():
+        for series, part in zip(panels.values(), parts, strict=True):
+            series[name] = part
+    title = f"{config.depth} tanh layers of 100 and 25 units in turn, five first scales"
+    fig = plotting.curve_panels(panels, "layer", "(log scale)", logy=True, title=title)
     lesson.save_figure(fig, out, "initialisation")
-    print("gradient norm at layer 1 / layer", config.depth, "for each initial scale:")
-    for name, n in norms.items():
-        print(f"  {name:<28} {n[0]:.2e} / {n[-1]:.2e}")
 
-    iris = load_iris_onehot(seed=config.seed)
-    print(
-        f"Iris: {len(iris[0][0])} training and {len(iris[1][0])} test flowers, "
-        f"species {', '.join(iris[2])}, targets one-hot {iris[0][1][0].tolist()}"
-    )
-    chosen = (
-        OPTIMIZERS
-        if config.iris_optimizers == "all"
-        else [
-            validate.one_of(n.strip(), "optimizer", OPTIMIZERS)
-            for n in config.iris_optimizers.split(",")
-        ]
-    )
-    trained = train_iris(
-        iris, chosen, lr=config.iris_lr, epochs=config.iris_epochs, seed=config.seed
-    )
-    fig, ax = plotting.subplots(1, 1, size=(6.5, 4))
-    ax = ax[0, 0]
-    for name, (history, accuracy, _) in trained.items():
-        ax.plot(
-            range(1, config.iris_epochs + 1),
-            history.history["loss"],
-            label=f"{name} (test accuracy {accuracy:.2f})",
-        )
-    ax.set(
-        xlabel="epoch",
-        ylabel="training loss",
-        title=f"Iris MLP 4 → 8 → 3, learning rate {config.iris_lr}",
-    )
-    plotting.integer_epochs(ax)
-    ax.legend(fontsize=8)
-    lesson.save_figure(fig, out, "iris_optimizers")
-    for name, (history, accuracy, seconds) in trained.items():
-        print(
-            f"  {name:<9} training loss {history.history['loss'][-1]:.3f}, "
-            f"test accuracy {accuracy:.3f} ({seconds:.1f} s)"
-        )
-
-    final = {name: float(valley(p[-1])) for name, p in paths.items()}
+    iris = train_iris_by_hand(load_iris_onehot(seed=config.seed), config.iris_epochs)
+    curves = {"your train_step": iris["mine"], "keras train_on_batch": iris["keras"]}
+    title = f"Iris MLP 4 → 8 → 3, Adam(0.01): weights {iris['gap']:.0e} apart at the end"
+    lesson.save_figure(plotting.curves(curves, "epoch", "training loss", title), out, "iris")
+    print(f"Iris: test accuracy {iris['accuracy']:.3f}; {title}")
     best = min(final, key=final.get)
     metrics = {
         "valley_final_loss": final,
-        "learning_rates": {str(lr): losses[-1] for lr, losses in sweep.items()},
-        "first_layer_gradient": {name: n[0] for name, n in norms.items()},
-        "iris_accuracy": {name: acc for name, (_, acc, _) in trained.items()},
-        "headline": f"valley: SGD loss {final['SGD']:.1e}, {best} {final[best]:.1e}; "
-        + ", ".join(f"Iris with {n} {trained[n][1]:.2f}" for n in list(trained)[-1:])
-        + f" after {config.iris_epochs} epochs",
+        "train_step_weight_gap": iris["gap"],
+        "iris_accuracy": iris["accuracy"],
+        "headline": f"valley: SGD loss {final['SGD']:.1e}, {best} {final[best]:.1e}; train_step "
+        f"= train_on_batch to {iris['gap']:.0e}; Iris test accuracy {iris['accuracy']:.2f}",
     }
     lesson.write_metrics(out, metrics)
     return metrics

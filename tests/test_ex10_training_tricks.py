@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from workshop.grading import expect
-from workshop.grading.judge import compiled, leaves_arguments_alone, seed
+from workshop.grading.judge import compiled, leaves_arguments_alone, scenario
 
 # Keras keeps the learning rate in a float32 variable and computes some factors
 # in float32 (β₂ among them: 1 − 0.999 is off by 1e-5 there): steps agree to about
@@ -196,51 +196,284 @@ def test_init_std_schemes(lesson, rng):
             "he": np.sqrt(2 / n_in),
         }
         for scheme, std in want.items():
-            got = expect.number(lesson.init_std(scheme, n_in, n_out), f"init_std({scheme!r})")
-            hint = ""
-            if np.isclose(got, std**2):
-                hint = " (that is the variance σ²: return its square root)"
-            assert got == pytest.approx(std, rel=1e-9), (
-                f"init_std({scheme!r}, n_in={n_in}, n_out={n_out}) should be {std:.6g}, got "
-                f"{got:.6g}{hint}"
+            expect.close(
+                expect.number(lesson.init_std(scheme, n_in, n_out), f"init_std({scheme!r})"),
+                std,
+                f"init_std({scheme!r}, n_in={n_in}, n_out={n_out})",
+                rtol=1e-9,
+                hint=f"return the standard deviation σ, the square root of the variance "
+                f"(σ² = {std**2:.6g} here)",
             )
     # Keras's own default, drawn many times, has Glorot's spread.
     import keras
 
     n_in, n_out = int(rng.integers(50, 200)), int(rng.integers(50, 200))
     draws = keras.ops.convert_to_numpy(keras.initializers.GlorotUniform(seed=1)((n_in, n_out)))
-    glorot = expect.number(lesson.init_std("glorot", n_in, n_out), "init_std('glorot')")
-    assert float(np.std(draws)) == pytest.approx(glorot, rel=0.05)
+    expect.close(
+        lesson.init_std("glorot", n_in, n_out),
+        float(np.std(draws)),
+        f"init_std('glorot', {n_in}, {n_out}) against the spread of Keras's glorot_uniform",
+        rtol=0.05,
+    )
+
+
+def _predict(model, x):
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(model(x, training=False)), dtype=float)
+
+
+def _iris():
+    """Iris, standardised, one-hot, loaded here (not by the lesson)."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    x = (iris.data - iris.data.mean(axis=0)) / iris.data.std(axis=0)
+    return x.astype("float32"), np.eye(3, dtype="float32")[iris.target]
 
 
 def test_the_iris_mlp(lesson, rng):
+    """Judged by behaviour: its outputs, loss, metric and optimiser against Keras's own."""
     import keras
 
     hidden = int(rng.integers(6, 17))
-    seed(lesson, 0)  # the same first weights for a given size
     model = compiled(lesson.build_iris_mlp(hidden), f"build_iris_mlp({hidden})")
-    assert tuple(model.input_shape) == (None, 4), (
-        f"4 measurements per flower: keras.Input(shape=(4,)), got {model.input_shape}"
+    shapes = [tuple(w.shape) for w in model.get_weights()]
+    want_shapes = [(4, hidden), (hidden,), (hidden, 3), (3,)]
+    assert shapes == want_shapes, (
+        f"keras.Input(shape=(4,)), Dense({hidden}), Dense(3): weights of shapes {want_shapes}, "
+        f"got {shapes}"
     )
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    assert [d.units for d in dense] == [hidden, 3], (
-        f"Dense({hidden}) then Dense(3), got Dense layers of {[d.units for d in dense]} units"
+
+    def reference():
+        ref = keras.Sequential(
+            [
+                keras.Input(shape=(4,)),
+                keras.layers.Dense(hidden, activation="relu"),
+                keras.layers.Dense(3, activation="softmax"),
+            ]
+        )
+        ref.set_weights(model.get_weights())
+        ref.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=0.01),
+            loss=keras.losses.CategoricalCrossentropy(),
+            run_eagerly=True,  # a few steps: faster than tracing a graph
+        )
+        return ref
+
+    ref = reference()
+    model.run_eagerly = True
+    x = rng.normal(0, 2, (64, 4)).astype("float32")
+    expect.close(
+        _predict(model, x),
+        _predict(ref, x),
+        f"the MLP's outputs on {len(x)} random flowers (against Dense({hidden}, relu) then "
+        "Dense(3, softmax) with the same weights)",
+        rtol=1e-5,
+        atol=1e-6,
+        hint="ReLU in the hidden layer, softmax at the output (probabilities summing to 1)",
     )
-    assert dense[0].activation.__name__ == "relu", "the hidden layer uses ReLU"
-    assert dense[-1].activation.__name__ == "softmax", "3 softmax outputs, one per species"
-    assert model.count_params() == 5 * hidden + (hidden + 1) * 3
-    loss = str(getattr(model.loss, "name", model.loss))
-    assert "categorical_crossentropy" in loss and "sparse" not in loss, (
-        f"the targets are one-hot (N, 3): loss='categorical_crossentropy', got {model.loss!r}"
+    x, y = _iris()
+    rows = rng.choice(len(x), 60, replace=False)
+    x, y = x[rows], y[rows]
+    scores = model.evaluate(x, y, verbose=0, return_dict=True)
+    y_pred = _predict(model, x)
+    want = float(keras.ops.convert_to_numpy(keras.losses.CategoricalCrossentropy()(y, y_pred)))
+    expect.close(
+        expect.number(scores.get("loss"), "evaluate's loss"),
+        want,
+        "the compiled loss on 60 Iris flowers (against categorical cross-entropy of the same "
+        "predictions)",
+        rtol=1e-4,
+        hint="one-hot targets (N, 3): loss='categorical_crossentropy'",
     )
-    data = lesson.load_iris_onehot()
-    (x, y), (x_test, y_test) = data[0], data[1]
-    keras.utils.set_random_seed(0)
-    before = model.evaluate(x, y, verbose=0, return_dict=True)
-    model.fit(x, y, epochs=60, batch_size=16, verbose=0)
-    after = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
-    assert "accuracy" in after, "compile with metrics=['accuracy']"
-    assert after["accuracy"] >= 0.8, (
-        f"after 60 epochs the MLP should tell the species apart (test accuracy "
-        f"{after['accuracy']:.2f}, loss {before['loss']:.2f} -> {after['loss']:.2f})"
+    assert "accuracy" in scores, (
+        f"compile with metrics=['accuracy']: evaluate reports {sorted(scores)}"
+    )
+    expect.close(
+        scores["accuracy"],
+        float(np.mean(y_pred.argmax(axis=1) == y.argmax(axis=1))),
+        "the compiled 'accuracy' (against the share of flowers whose largest output is right)",
+        rtol=1e-5,
+        hint="metrics=['accuracy']",
+    )
+    for step in range(2):
+        model.train_on_batch(x, y)
+        ref.train_on_batch(x, y)
+        for i, (got, w) in enumerate(zip(model.get_weights(), ref.get_weights(), strict=True)):
+            expect.close(
+                got,
+                w,
+                f"weights[{i}] after {step + 1} training step(s) on 60 flowers (against "
+                "Adam(learning_rate=0.01))",
+                rtol=1e-4,
+                atol=1e-6,
+                hint="compile with the optimizer you were given (default "
+                "keras.optimizers.Adam(learning_rate=0.01)), not a new one",
+            )
+
+
+@scenario
+def train_by_hand(lesson, model, optimizer, settings, loss, x, y, steps):
+    """The attendee's train_step, `steps` times, on a model and optimiser the judge chose."""
+    import keras
+
+    opt = getattr(keras.optimizers, optimizer)(**settings)
+    loss_fn = {"cce": keras.losses.CategoricalCrossentropy, "mse": keras.losses.MeanSquaredError}
+    fn = loss_fn[loss]()
+    losses = [lesson.train_step(model, opt, fn, x, y) for _ in range(steps)]
+    return {"losses": losses, "weights": model.get_weights()}
+
+
+def _net(rng, n_in, hidden, n_out, softmax):
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(n_in,)),
+            keras.layers.Dense(hidden, activation="tanh"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(n_out, activation="softmax" if softmax else None),
+        ]
+    )
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            layer.set_weights([rng.normal(0, 0.5, w.shape) for w in layer.get_weights()])
+    return model
+
+
+def test_train_step_equals_train_on_batch(lesson, rng):
+    """Several steps of train_step leave the weights where model.train_on_batch leaves them."""
+    import keras
+
+    cases = [
+        ("Adam", {"learning_rate": float(rng.choice([0.01, 0.03])), "beta_1": 0.8}, "cce"),
+        ("SGD", {"learning_rate": float(rng.choice([0.05, 0.1])), "momentum": 0.9}, "mse"),
+    ]
+    for optimizer, settings, loss in cases:
+        n_in, hidden, n_out = (int(v) for v in rng.integers(2, 7, 3))
+        batch, steps = int(rng.integers(8, 33)), int(rng.integers(3, 6))
+        model = _net(rng, n_in, hidden, n_out, softmax=loss == "cce")
+        x = rng.normal(0, 1, (batch, n_in)).astype("float32")
+        if loss == "cce":
+            y = np.eye(n_out, dtype="float32")[rng.integers(0, n_out, batch)]
+        else:
+            y = rng.normal(0, 1, (batch, n_out)).astype("float32")
+        twin = keras.models.clone_model(model)
+        twin.set_weights(model.get_weights())
+        losses = {"cce": keras.losses.CategoricalCrossentropy, "mse": keras.losses.MeanSquaredError}
+        twin.compile(
+            optimizer=getattr(keras.optimizers, optimizer)(**settings),
+            loss=losses[loss](),
+            run_eagerly=True,
+        )
+        want = [float(np.ravel(twin.train_on_batch(x, y))[0]) for _ in range(steps)]
+        got = train_by_hand(lesson, model, optimizer, settings, loss, x, y, steps)
+        where = f"{steps} steps of {optimizer}({settings}) with {loss} on a batch of {batch}"
+        expect.close(
+            [expect.number(v, "train_step's return value") for v in got["losses"]],
+            want,
+            f"the losses train_step returned ({where})",
+            rtol=1e-4,
+            atol=1e-6,
+            hint="return the batch's loss computed before the update, as a float",
+        )
+        names = [w.path for w in twin.weights]
+        for name, mine, theirs in zip(names, got["weights"], twin.get_weights(), strict=True):
+            expect.close(
+                mine,
+                theirs,
+                f"{name} after {where}",
+                rtol=1e-4,
+                atol=1e-5,
+                hint="the loss computed with the model in training mode (training=True), the "
+                "gradients of every trainable variable, then optimizer.apply_gradients once "
+                "per step",
+            )
+
+
+#: Keras's update rules (the forms keras.optimizers uses; test_*_matches_keras hold the lesson
+#: to them), as a reference for question 2: (w, state, g, t, lr) -> (w, state).
+VALLEY_RULES = {
+    "SGD": lambda w, s, g, t, lr: (w - lr * g, s),
+    "momentum": lambda w, s, g, t, lr: (w + (0.9 * s[0] - lr * g), (0.9 * s[0] - lr * g, 0)),
+    "Nesterov": lambda w, s, g, t, lr: (
+        w + 0.9 * (0.9 * s[0] - lr * g) - lr * g,
+        (0.9 * s[0] - lr * g, 0),
+    ),
+    "RMSProp": lambda w, s, g, t, lr: (
+        w - lr * g / np.sqrt(0.9 * s[0] + 0.1 * g**2 + 1e-7),
+        (0.9 * s[0] + 0.1 * g**2, 0),
+    ),
+    "Adam": lambda w, s, g, t, lr: (
+        w
+        - lr
+        * np.sqrt(1 - 0.999**t)
+        / (1 - 0.9**t)
+        * (0.9 * s[0] + 0.1 * g)
+        / (np.sqrt(0.999 * s[1] + 0.001 * g**2) + 1e-7),
+        (0.9 * s[0] + 0.1 * g, 0.999 * s[1] + 0.001 * g**2),
+    ),
+}
+
+
+def _valley_loss_after(name, steps, lr):
+    curvature, w, state = np.array([0.1, 2.0]), np.array([-4.5, 1.0]), (np.zeros(2), np.zeros(2))
+    for t in range(1, steps + 1):
+        w, state = VALLEY_RULES[name](w, state, curvature * w, t, lr)
+    return float(0.5 * np.sum(curvature * w**2))
+
+
+def _converges(lr, curvature, steps=400):
+    w = 1.0
+    for _ in range(steps):
+        w -= lr * curvature * w
+    return abs(w) < 1
+
+
+def test_answers(lesson):
+    """Each expected answer is computed here: by gradient descent, Keras's rules, fit, Adam."""
+    import keras
+
+    got = lesson.answers()
+    assert isinstance(got, dict), f"answers() returns a dict, got {type(got).__name__}"
+    low, high = 0.0, 1.0  # q1: bisect the largest converging learning rate on curvature 8
+    for _ in range(40):
+        low, high = (
+            ((low + high) / 2, high)
+            if _converges((low + high) / 2, 8.0)
+            else (low, (low + high) / 2)
+        )
+    expect.close(
+        got.get("q1"),
+        low,
+        "q1, the largest learning rate that converges",
+        rtol=1e-3,
+        hint="each step multiplies w by (1 − α·λ)",
+    )
+    final = {name: _valley_loss_after(name, 80, 0.1) for name in VALLEY_RULES}
+    expect.equal(got.get("q2"), min(final, key=final.get), "q2, the optimiser lowest on the valley")
+    x, y = _iris()
+    from sklearn.model_selection import train_test_split
+
+    x_train, _, y_train, _ = train_test_split(x, y, test_size=0.3, random_state=0)
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", run_eagerly=True)
+    model.fit(x_train, y_train, batch_size=16, epochs=3, verbose=0)
+    steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    expect.close(
+        got.get("q3"),
+        steps,
+        "q3, the training steps of fit",
+        hint="one per batch; the last batch of an epoch may be short",
+    )
+    grad = np.geomspace(1e-3, 1e3, 7) * np.where(np.arange(7) % 2, 1, -1)
+    var, adam = (
+        keras.Variable(np.zeros(7), dtype="float32"),
+        keras.optimizers.Adam(learning_rate=0.01),
+    )
+    adam.apply_gradients([(keras.ops.convert_to_tensor(grad.astype("float32")), var)])
+    moved = np.abs(np.array(keras.ops.convert_to_numpy(var), dtype=float)) / 0.01
+    expect.close(
+        got.get("q4"), float(moved.mean()), "q4, Adam's first step in learning rates", rtol=1e-3
     )

@@ -107,14 +107,16 @@ def curves(
     title: str | None = None,
     logy: bool = False,
     ax: Axes | None = None,
+    x: Sequence[float] | None = None,
 ) -> Figure:
-    """Several named curves on one axis (e.g. cost per epoch for three learning rates)."""
+    """Several named curves on one axis (e.g. cost per epoch for three learning rates);
+    x defaults to 1, 2, 3…"""
     if not series:
         raise ValueError("expected at least one named series, got none")
     fig, ax = _target(ax)
     for name, ys in series.items():
         ys = np.asarray(ys, dtype=float)
-        ax.plot(np.arange(1, len(ys) + 1), ys, label=name)
+        ax.plot(np.arange(1, len(ys) + 1) if x is None else x, ys, "o-" if x else "-", label=name)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=_title(title))
     if xlabel == "epoch":
         integer_epochs(ax)
@@ -467,4 +469,65 @@ def histograms(series: Mapping[str, Sequence[float]], xlabel="", title=None, bin
         ax.hist(v, bins=edges, density=True, alpha=0.5, label=f"{name} ({len(v)})")
     ax.set(xlabel=xlabel, ylabel="density", title=_title(title))
     ax.legend()
+    return fig
+
+
+def descent_paths(
+    loss: Callable,
+    paths: Mapping[str, np.ndarray],
+    x_range,
+    y_range,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Contours of loss(points (..., 2)) with several named paths (steps, 2) over them."""
+    fig, ax = _target(ax, size=(8, 4.8))
+    xs, ys = np.meshgrid(np.linspace(*x_range, 200), np.linspace(*y_range, 120))
+    ax.contour(xs, ys, loss(np.stack([xs, ys], axis=-1)), levels=15, cmap="Greys", alpha=0.6)
+    for name, p in paths.items():
+        p = np.asarray(p, dtype=float)
+        ax.plot(p[:, 0], p[:, 1], marker=".", ms=3, lw=1, label=name)
+    ax.plot(0, 0, "k*", ms=12)
+    ax.set(xlabel="x", ylabel="y", title=_title(title, 80))
+    ax.legend(fontsize=8)
+    return fig
+
+
+def heatmaps(
+    maps: Mapping[str, np.ndarray],
+    xticks: Sequence[str] | None = None,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "viridis",
+    title: str | None = None,
+) -> Figure:
+    """One panel per named map (rows, columns), one above the other, on one colour scale."""
+    if not maps:
+        raise ValueError("expected at least one named map, got none")
+    fig, axes = subplots(len(maps), 1, size=(9, 1.2 + 1.1 * len(maps)), sharex=True)
+    for ax, (name, m) in zip(axes[:, 0], maps.items(), strict=True):
+        im = ax.imshow(np.asarray(m, dtype=float), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_yticks([])
+    if xticks is not None:
+        axes[-1, 0].set_xticks(range(len(xticks)), xticks)
+    fig.colorbar(im, ax=list(axes[:, 0]))
+    if title:
+        fig.suptitle(_title(title, 90))
+    return fig
+
+
+def curve_panels(
+    panels: Mapping[str, Mapping[str, Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    logy: bool = False,
+    title: str | None = None,
+) -> Figure:
+    """Side by side, one panel of named curves per title (`curves` on each)."""
+    fig, axes = subplots(1, len(panels), size=(6.2 * len(panels), 4.2))
+    for ax, (name, series) in zip(axes[0], panels.items(), strict=True):
+        curves(series, xlabel, ylabel, name, logy=logy, ax=ax)
+    if title:
+        fig.suptitle(_title(title, 100))
     return fig

@@ -181,6 +181,14 @@ def same_length(a: np.ndarray, b: np.ndarray, names: str) -> None:
         raise ValueError(f"{names} must have the same length, got {len(a)} and {len(b)}")
 
 
+def instance(value, name: str, kind: type | tuple[type, ...]):
+    """`value` when it is a `kind` (a keras.Model, say), else a ValueError naming both."""
+    if not isinstance(value, kind):
+        want = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ValueError(f"{name} must be a {want}, got {type(value).__name__}")
+    return value
+
+
 def one_of(value, name: str, options: Iterable) -> object:
     options = tuple(options)
     if value not in options:
@@ -226,3 +234,44 @@ def images(value, name: str, size: tuple[int, int] = (28, 28)) -> np.ndarray:
             f"{result.min():g}..{result.max():g}"
         )
     return result
+
+
+def same_shape(**named) -> list[np.ndarray]:
+    """The named arrays (lists welcome, 0-D to 2-D), finite, all of the first one's shape."""
+    arrays = [array(v, n, ndim=(0, 1, 2)) for n, v in named.items()]
+    names = list(named)
+    for name, a in zip(names[1:], arrays[1:], strict=True):
+        if a.shape != arrays[0].shape:
+            raise ValueError(
+                f"{names[0]} and {name} must have the same shape, got {arrays[0].shape} and "
+                f"{a.shape}"
+            )
+    return arrays
+
+
+def recurrent_step(x_t, h_prev, kernel, recurrent_kernel, bias, blocks: int, bias_rows=None):
+    """The arrays of one recurrent step in Keras's layout, checked: kernel (input_dim,
+    blocks·units), recurrent_kernel (units, blocks·units), bias (blocks·units,) or, with
+    bias_rows, (bias_rows, blocks·units); x_t (…, input_dim) and h_prev (…, units), 1-D or 2-D."""
+    kernel = array(kernel, "kernel (input_dim, blocks·units)", ndim=2)
+    n, units = kernel.shape[0], kernel.shape[1] // blocks
+    width = (blocks * units,)
+    shapes = {
+        "recurrent_kernel": (units, *width),
+        "bias": (bias_rows, *width) if bias_rows else width,
+    }
+    checked = {"recurrent_kernel": recurrent_kernel, "bias": bias}
+    for name, shape in shapes.items():
+        checked[name] = array(checked[name], name)
+        if checked[name].shape != shape or units == 0 or kernel.shape[1] % blocks:
+            raise ValueError(
+                f"{name} must have shape {shape} (kernel {kernel.shape}: {blocks} blocks of "
+                f"{units} units), got {checked[name].shape}"
+            )
+    x_t, h_prev = array(x_t, "x_t", ndim=(1, 2)), array(h_prev, "the previous state", ndim=(1, 2))
+    if x_t.shape[-1] != n or h_prev.shape[-1] != units:
+        raise ValueError(
+            f"x_t needs {n} features and the previous state {units} units, got shapes "
+            f"{x_t.shape} and {h_prev.shape}"
+        )
+    return x_t, h_prev, kernel, checked["recurrent_kernel"], checked["bias"]
