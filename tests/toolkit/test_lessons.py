@@ -190,30 +190,6 @@ def test_ex03_rejects_bad_input():
     )
 
 
-def test_ex04_class_names_and_bad_input():
-    ex04 = load_lesson("ex04_fashion_mnist_callbacks", "solutions")
-    # Zalando's label order (fashion-mnist README).
-    assert ex04.CLASS_NAMES[0] == "T-shirt/top" and ex04.CLASS_NAMES[9] == "Ankle boot"
-    assert len(ex04.CLASS_NAMES) == 10 and ex04.CLASS_NAMES[6] == "Shirt"
-    _expect_value_errors(
-        [
-            (lambda: ex04.StopAtAccuracy("high"), "threshold must be a number"),
-            (
-                lambda: ex04.train(None, ((np.zeros((2, 28, 28)), np.zeros(2)),) * 2, epochs=0),
-                "epochs",
-            ),
-            (lambda: ex04.most_confused([0, 1, 2], [0, 1, 1], k=-1), "k must be at least 1"),
-            (lambda: ex04.most_confused([0, -1, 2], [0, 1, 1]), "class labels from 0"),
-            (lambda: ex04.most_confused([0, 1], [0, 1, 1]), "same length"),
-        ]
-    )
-    # NumPy numbers are numbers.
-    assert ex04.StopAtAccuracy(np.float32(0.9)).threshold == pytest.approx(0.9)
-    data = ((np.zeros((8, 28, 28), "float32"), np.arange(8) % 10),) * 2
-    history = ex04.train(ex04.build_model(), data, epochs=np.int64(1))
-    assert len(history.history["loss"]) == 1
-
-
 def test_ex05_loads_the_concrete_table(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.setenv("WORKSHOP_OFFLINE", "1")
@@ -375,23 +351,6 @@ def test_missing_data_ends_with_the_fix_not_a_traceback(tmp_path):
     assert "MNIST handwritten digits is not available" in result.stderr
     assert "workshop data fetch" in result.stderr and "--offline" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_ex04_loads_fashion_mnist_the_tfds_way_under_mock_data():
-    """The tfds.load path, run with TFDS's own mock data (no network)."""
-    import tensorflow as tf
-    import tensorflow_datasets as tfds
-
-    ex04 = load_lesson("ex04_fashion_mnist_callbacks", "solutions")
-    with tfds.testing.mock_data(num_examples=48):
-        train, test, info = ex04.load_tfds(batch_size=16)
-        x, y = next(iter(train))
-    assert tuple(x.shape) == (16, 28, 28) and x.dtype == tf.float32
-    assert float(tf.reduce_min(x)) >= 0.0 and float(tf.reduce_max(x)) <= 1.0
-    assert y.dtype == tf.int64 and info.features["label"].num_classes == 10
-    model = ex04.build_model()
-    history = model.fit(train, validation_data=test, epochs=1, verbose=0)
-    assert "val_accuracy" in history.history, "the TFDS pipelines feed fit directly"
 
 
 def test_ex09_builds_on_ex04_and_ex07_from_its_own_folder():
