@@ -5,7 +5,8 @@
 # Classification: MNIST digits, flattened to 784 numbers, one-hot labels.
 # Then save a trained model as `.keras` and load it back.
 #
-# **Your job:** fill in the five `TODO`s, then run `workshop check 5`.
+# **Your job:** fill in the five `TODO`s and `answers()`, then run
+# `workshop check 5`.
 #
 # Replaces the workshop deck's `DL0101EN-3-1-Regression-with-Keras-py-v1.0.ipynb`
 # and `DL0101EN-3-2-Classification-with-Keras-py-v1.0.ipynb`. Changes from the
@@ -19,7 +20,11 @@
 #   sixth of the weights and trains far faster on a laptop;
 # - the digits are shifted and turned a little each epoch (augmentation,
 #   `--no-augment` turns it off): on 8,000 training images it lifts test
-#   accuracy from ≈0.955 to ≈0.965 (scripts/bench.py).
+#   accuracy from ≈0.955 to ≈0.965 (scripts/bench.py);
+# - `evaluate_regression` also returns the model of each repeat, so that
+#   each test MSE can be measured again (the checks do);
+# - it runs on every Keras backend (TensorFlow, JAX, PyTorch): NumPy arrays
+#   into `fit`, `keras.ops` where a tensor comes back.
 
 # %%
 """ex05 · The two basic Keras jobs: regression and classification."""
@@ -31,14 +36,23 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop import data, gpu, lesson, pipeline, plotting, validate
+from workshop import backend, data, gpu, lesson, pipeline, plotting, validate
 from workshop.repro import seed_everything
 
-tf = gpu._tf()
-import keras  # noqa: E402
+# isort: split
+import keras  # after workshop, which keeps TensorFlow's start-up log quiet
 
 # %% [markdown]
 # ## Regression data: concrete strength
+# Cement is counted in hundreds of kilograms, age in days, water in tens:
+# columns of very different sizes. Standardising gives each column j mean 0
+# and standard deviation 1,
+#
+#     x'_j = (x_j − mean_j) / std_j
+#
+# with mean_j and std_j measured on the TRAINING rows only, and used for the
+# test rows too (they stand for data nobody has seen yet). A column that
+# never varies (std_j = 0) is only centred: divide it by 1.
 
 
 # %%
@@ -56,15 +70,21 @@ def standardize(X_train, X_test):
         raise ValueError(
             f"expected 2-D arrays with the same number of columns (and 2+ training rows), got {X_train.shape} and {X_test.shape}"
         )
-    # TODO: give every column mean 0 and standard deviation 1 — using what the
-    # TRAINING split says about each column, for both splits (the test split
-    # stands for data not seen yet). A column that never varies would divide by
-    # zero. Return new arrays (the given ones stay as they are).
+    # TODO: both splits, scaled by the formula above. Which rows do mean_j and
+    # std_j come from, and along which axis? What replaces a std of 0? Return
+    # new arrays, shaped like the inputs (the given ones must not change).
     raise NotImplementedError("TODO: standardize()")
 
 
 # %% [markdown]
 # ## Regression model
+# One number out, any size: the last layer is a single unit with no
+# activation (linear). Hidden layers compute h = relu(h_prev·W + b). The
+# loss is the mean squared error over the n rows,
+#
+#     MSE = 1/n · Σ (y − ŷ)²
+#
+# and Adam at learning rate 0.01 lowers it.
 
 
 # %%
@@ -72,10 +92,9 @@ def build_regression_model(n_features: int, hidden=(50, 50)) -> keras.Model:
     """Dense ReLU layers of the given sizes, a linear output unit; Adam and mean squared error."""
     n_features = validate.count(n_features, "n_features")
     hidden = _layer_sizes(hidden)
-    # TODO: a network for one number out: n_features inputs, one ReLU layer per
-    # size in `hidden`, and an output unit with no activation (a strength can be
-    # any number). It learns with Adam at learning rate 0.01 and the mean
-    # squared error.
+    # TODO: the network above, compiled. How many inputs, how many ReLU layers
+    # (one per size in `hidden`, in order), what activation for a strength
+    # that can be any number? Which optimiser settings and which loss?
     raise NotImplementedError("TODO: build_regression_model()")
 
 
@@ -90,10 +109,23 @@ def _layer_sizes(hidden) -> tuple[int, ...]:
     return tuple(validate.count(h, "each size in hidden") for h in sizes)
 
 
+# %% [markdown]
+# ### One measurement is not enough
+# A split decides which rows test the model, and a seed its first weights:
+# the test MSE changes from run to run. The course repeats the experiment
+# on 50 random splits and reports the mean and the standard deviation of
+# the 50 test MSEs. Repeat i splits with
+# `train_test_split(X, y, test_size=test_size, random_state=seed + i)`.
+
+
+# %%
 def evaluate_regression(
     X, y, repeats=50, epochs=50, test_size=0.3, normalize=True, hidden=(50, 50), seed=0
 ):
-    """Held-out MSE over `repeats` random splits: {'mean', 'std', 'mses'}."""
+    """Held-out MSE over `repeats` random splits: {'mean', 'std', 'mses', 'models'}.
+
+    mses[i] is the test MSE of models[i], the fresh model trained on split i.
+    """
     from sklearn.model_selection import train_test_split
 
     X, y = validate.array(X, "X", ndim=2), validate.array(y, "y", ndim=1)
@@ -104,38 +136,42 @@ def evaluate_regression(
     if test_size == 1:
         raise ValueError("test_size must be below 1 (some rows must train), got 1")
     hidden = _layer_sizes(hidden)
-    mses = []
+    mses, models = [], []
     for i in range(repeats):
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, test_size=test_size, random_state=seed + i
         )
-        # TODO: one repeat of the experiment: scale the split (when `normalize`
-        # is set), train a FRESH model (a model trained on an earlier split has
-        # seen this test split) for `epochs` epochs, and add its mean squared
-        # error on the test split to `mses`.
+        # TODO: one repeat. Scale the split when `normalize` says so; train a
+        # model for `epochs` epochs on the training rows. Why must it be a new
+        # model each time (what has a model trained on split i − 1 seen)?
+        # Measure its MSE on the test rows (the formula above, one float) and
+        # keep the number in `mses` and the model in `models`.
         raise NotImplementedError("TODO: evaluate_regression()")
-    return {"mean": float(np.mean(mses)), "std": float(np.std(mses)), "mses": mses}
+    return {
+        "mean": float(np.mean(mses)),
+        "std": float(np.std(mses)),
+        "mses": mses,
+        "models": models,
+    }
 
 
 # %% [markdown]
 # ## Classification: MNIST digits, flattened, one-hot labels
+# The course gives the labels to Keras as one-hot rows: label 3 of 10
+# classes is [0, 0, 0, 1, 0, 0, 0, 0, 0, 0], the distribution "surely a 3".
+# The loss is then the cross-entropy between that row t and the predicted
+# probabilities p (the workshop deck's H(p, q)):
+#
+#     L = −1/n · Σ_i Σ_k t_ik · ln p_ik        (categorical cross-entropy)
 
 
 # %%
 def to_one_hot(y, n_classes: int):
     """Row i is all zeros except a 1 in column y[i]."""
     n_classes = validate.count(n_classes, "n_classes")
-    y = np.asarray(y)
-    if (
-        y.ndim != 1
-        or not np.issubdtype(y.dtype, np.integer)
-        or (y.size and (y.min() < 0 or y.max() >= n_classes))
-    ):
-        raise ValueError(
-            f"expected 1-D integer labels in [0, {n_classes}), got {y.dtype} shape {y.shape}"
-        )
-    # TODO: label 3 of 10 classes becomes [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]: a row
-    # per label, float32, all zeros but a 1 in that label's column.
+    y = validate.labels(validate.array(y, "y", ndim=1), "y", n_classes)  # 1-D, 0..n_classes-1
+    # TODO: the one-hot rows of the labels: which shape (how many rows, how
+    # many columns), which dtype, and where does each row's single 1 go?
     raise NotImplementedError("TODO: to_one_hot()")
 
 
@@ -145,9 +181,9 @@ def build_classification_model(n_inputs: int = 784, n_classes: int = 10) -> kera
         validate.count(n_inputs, "n_inputs"),
         validate.count(n_classes, "n_classes"),
     )
-    # TODO: the network of the docstring, learning with Adam and reporting
-    # accuracy. The labels here are one-hot rows (to_one_hot), not integers:
-    # which cross-entropy goes with them?
+    # TODO: the network of the docstring, compiled with Adam and reporting
+    # accuracy. The labels are one-hot rows (to_one_hot), not integers:
+    # which of Keras's cross-entropies computes the L above from them?
     raise NotImplementedError("TODO: build_classification_model()")
 
 
@@ -164,6 +200,34 @@ def flatten_images(x):
     """(n, 28, 28) uint8 images -> (n, 784) floats in [0, 1]."""
     x = validate.array(x, "x (images)", ndim=3)
     return x.reshape(len(x), -1).astype("float32") / 255.0
+
+
+# %% [markdown]
+# ## Questions
+# 1. How many parameters does `build_regression_model(8)` (hidden layers of
+#    50 and 50) learn?
+# 2. The concrete table has 1,030 rows. With `test_size=0.3`, Keras's
+#    default batch of 32 and 50 epochs, how many weight updates does one
+#    repeat of `evaluate_regression` make?
+# 3. Which loss, given the integer labels (3, not its one-hot row), computes
+#    the same number as `categorical_crossentropy` on the one-hot rows:
+#    (a) 'binary_crossentropy', (b) 'sparse_categorical_crossentropy',
+#    (c) 'mean_squared_error'?
+# 4. A "model" that predicts the training mean for every test row: its MSE
+#    is close to which number computed from the test targets: (a) their
+#    variance, (b) their standard deviation, (c) their mean?
+#
+# To think about (no check): why does standardising change the raw MSE so
+# much here, and would it matter for a linear regression solved exactly?
+# What goes wrong if the test split's own mean is used to scale it?
+
+
+# %%
+def answers() -> dict:
+    """Your answers to the questions above, keyed "q1", "q2", ..."""
+    # TODO: numbers for q1 and q2, letters for q3 and q4. Your functions and
+    # a few lines of NumPy or Keras can compute each one.
+    raise NotImplementedError("TODO: answers()")
 
 
 # %% [markdown]
@@ -194,12 +258,12 @@ def main(config: Config | None = None) -> dict:
     print(
         f"{table.name}{' (STAND-IN: ' + table.source + ')' if table.standin else ''}: {X.shape[0]} rows, {X.shape[1]} features"
     )
-    raw = evaluate_regression(
-        X, y, config.repeats, config.epochs, normalize=False, seed=config.seed
+    raw, norm = (
+        evaluate_regression(X, y, config.repeats, config.epochs, normalize=scale, seed=config.seed)
+        for scale in (False, True)
     )
-    norm = evaluate_regression(
-        X, y, config.repeats, config.epochs, normalize=True, seed=config.seed
-    )
+    for r in (raw, norm):
+        del r["models"]  # the trained models: not for metrics.json
     for label, r in (("raw inputs", raw), ("standardised", norm)):
         print(
             f"regression, {label:>12}: test MSE {r['mean']:.1f} ± {r['std']:.1f} over {config.repeats} splits"
@@ -213,10 +277,7 @@ def main(config: Config | None = None) -> dict:
 
     images = data.load_mnist(limit=config.mnist_limit or None)
     x_train, x_test = flatten_images(images.x_train), flatten_images(images.x_test)
-    y_train, y_test = (
-        to_one_hot(images.y_train.astype(int), 10),
-        to_one_hot(images.y_test.astype(int), 10),
-    )
+    y_train, y_test = to_one_hot(images.y_train, 10), to_one_hot(images.y_test, 10)
     with gpu.strategy().scope():
         model = build_classification_model()
     history = model.fit(
@@ -263,6 +324,7 @@ def main(config: Config | None = None) -> dict:
         "classification_accuracy": accuracy,
         "classification_standin": images.standin,
         "reload_identical": same,
+        "backend": backend.name(),
         "headline": f"MSE raw {raw['mean']:.0f} vs standardised {norm['mean']:.0f}; digits accuracy {accuracy:.3f}",
     }
     lesson.write_metrics(out, metrics)

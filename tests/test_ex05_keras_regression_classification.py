@@ -1,39 +1,100 @@
 """Grading checks for ex05: standardisation without leakage, regression and classification models.
 
-References: NumPy statistics of the training split, the offline stand-in
-data as the helper layer returns it, parameter counts computed from the
-layer sizes, np.eye for one-hot, and a save/load round trip. Inputs are
-drawn afresh each run (`rng`); models are trained and scored here.
+Every verdict rests on numbers the judge computes: NumPy statistics of the
+training split; each model rebuilt here and compared with the judge's own
+Keras network given the same weights (its outputs on the judge's inputs),
+its loss with Keras's mean squared error or categorical cross-entropy on
+the judge's targets, its optimiser by the weights two Adam steps give; the
+test MSE of every repeat measured again here, on the judge's split, with
+the model that repeat trained. Inputs are drawn afresh each run (`rng`).
 """
 
 import numpy as np
-import pytest
 
-from workshop import data
 from workshop.grading import expect
-from workshop.grading.judge import compiled, leaves_arguments_alone, scenario, seed
+from workshop.grading.judge import compiled, leaves_arguments_alone, scenario, seed, type_name
 
 
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setenv("WORKSHOP_OFFLINE", "1")
+def dense_reference(n_inputs, sizes, n_out, last=None):
+    """The judge's own Input → Dense(relu) per size → Dense(n_out, last)."""
+    import keras
+
+    layers = [keras.Input(shape=(n_inputs,))]
+    layers += [keras.layers.Dense(n, activation="relu") for n in sizes]
+    return keras.Sequential([*layers, keras.layers.Dense(n_out, activation=last)])
+
+
+def same_network(model, reference, x, what: str, hint: str) -> None:
+    """`model` computes what `reference` computes once both hold `model`'s weights."""
+    import keras
+
+    got = [tuple(w.shape) for w in model.get_weights()]
+    want = [tuple(w.shape) for w in reference.get_weights()]
+    assert got == want, (
+        f"{what}: its weight arrays have the shapes {got}; the network asked for has {want}. {hint}"
+    )
+    reference.set_weights(model.get_weights())
+    expect.close(
+        keras.ops.convert_to_numpy(model(x)),
+        keras.ops.convert_to_numpy(reference(x)),
+        f"{what}'s output on {len(x)} inputs of the judge (against the same weights in Keras)",
+        rtol=1e-4,
+        atol=1e-6,
+        hint=hint,
+    )
+
+
+def same_training(model, reference, x, y, loss, optimizer, what: str, hint: str, accuracy=False):
+    """The compiled loss (and 'accuracy') and optimiser of `model`, by their values against Keras's."""
+    import keras
+
+    reference.set_weights(model.get_weights())
+    scores = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
+    p = keras.ops.convert_to_numpy(model(x))
+    want = float(keras.ops.convert_to_numpy(loss(y, p)))
+    got = expect.number(scores.get("loss"), f"{what}'s loss")
+    expect.close(got, want, f"{what}'s loss on the judge's {len(x)} rows", rtol=1e-4, hint=hint)
+    if accuracy:
+        assert "accuracy" in scores, f"compile with metrics=['accuracy']; got {sorted(scores)}"
+        expect.close(
+            scores["accuracy"],
+            float(np.mean(p.argmax(axis=1) == y.argmax(axis=1))),
+            f"{what}'s 'accuracy' (against the share of rows whose largest output is right)",
+            rtol=1e-5,
+            hint="metrics=['accuracy']",
+        )
+    reference.compile(optimizer=optimizer, loss=loss)
+    for step in (1, 2):
+        model.train_on_batch(x, y)
+        reference.train_on_batch(x, y)
+        for i, (g, w) in enumerate(zip(model.get_weights(), reference.get_weights(), strict=True)):
+            expect.close(
+                g, w, f"{what}'s weights[{i}] after {step} step(s)", rtol=1e-3, atol=1e-5, hint=hint
+            )
+
+
+def scaled(X_train, X_test):
+    """The judge's standardisation: training mean and std; a constant column only centred."""
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (X_train - mean) / std, (X_test - mean) / std
 
 
 def test_standardize_uses_training_statistics(lesson, rng):
-    X_train = rng.normal(5, 3, (40, 4))
-    X_test = rng.normal(-2, 10, (15, 4))
+    scales = np.array([3.0, 0.2, 0.01, 50.0])  # columns of very different spreads
+    X_train = rng.normal(5, 1, (40, 4)) * scales
+    X_test = rng.normal(-2, 10, (15, 4)) * scales
     tr, te = lesson.standardize(X_train, X_test)
-    mean, std = X_train.mean(0), X_train.std(0)
+    want_tr, want_te = scaled(X_train, X_test)
     expect.close(
         tr,
-        (X_train - mean) / std,
+        want_tr,
         "the standardised training split",
         hint="each training column minus its mean, divided by its standard deviation: mean 0, std 1",
     )
     expect.close(
         te,
-        (X_test - mean) / std,
+        want_te,
         "the standardised test split",
         hint="scale the test split with the TRAINING mean and std",
     )
@@ -47,7 +108,7 @@ def test_standardize_leaves_its_inputs_alone(lesson, rng):
 
 def test_standardize_does_not_leak_the_test_split(lesson, rng):
     X_train, X_test = rng.normal(size=(30, 3)), rng.normal(size=(10, 3))
-    tr1, te1 = lesson.standardize(X_train, X_test)
+    tr1, _ = lesson.standardize(X_train, X_test)
     tr2, te2 = lesson.standardize(X_train, X_test * 100 + 1000)
     expect.close(
         tr1,
@@ -57,93 +118,141 @@ def test_standardize_does_not_leak_the_test_split(lesson, rng):
     )
     expect.close(
         te2,
-        (X_test * 100 + 1000 - X_train.mean(0)) / X_train.std(0),
+        scaled(X_train, X_test * 100 + 1000)[1],
         "the standardised test split",
         hint="the test split is scaled with the training statistics, not its own",
     )
 
 
-def test_standardize_constant_column(lesson):
-    X_train = np.c_[np.ones(10), np.arange(10.0)]
-    tr, te = lesson.standardize(X_train, np.array([[1.0, 3.0]]))
-    assert np.all(np.isfinite(tr)) and np.all(np.isfinite(te)), (
-        "a constant column must not divide by zero"
-    )
+def test_standardize_constant_column(lesson, rng):
+    X_train = np.c_[np.full(10, 4.0), rng.normal(size=10)]
+    X_test = rng.normal(3, 2, (3, 2))
+    tr, te = lesson.standardize(X_train, X_test)
+    want_tr, want_te = scaled(X_train, X_test)
+    hint = "a column that never varies has std 0: divide it by 1 instead (only centre it)"
+    expect.close(tr, want_tr, "the standardised training split", atol=1e-12, hint=hint)
+    expect.close(te, want_te, "the standardised test split", atol=1e-12, hint=hint)
 
 
-def test_regression_model(lesson):
-    model = lesson.build_regression_model(8)
+def test_regression_model_is_relu_layers_then_a_linear_unit(lesson, rng):
+    n, sizes = int(rng.integers(3, 9)), tuple(int(v) for v in rng.integers(2, 9, 2))
+    hint = "keras.Input(shape=(n_features,)), a Dense(h, relu) per size in hidden, Dense(1)"
+    for args, want in (((8,), (8, (50, 50))), ((n, sizes), (n, sizes))):
+        model = lesson.build_regression_model(*args)
+        x = rng.normal(size=(12, want[0])).astype("float32")
+        what = f"build_regression_model{args}"
+        same_network(model, dense_reference(*want, 1), x, what, hint)
+
+
+def test_regression_model_learns_with_adam_and_mse(lesson, rng):
     import keras
 
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    assert [d.units for d in dense] == [50, 50, 1], (
-        f"Dense sizes should be 50, 50, 1; got {[d.units for d in dense]}"
-    )
-    assert [d.activation.__name__ for d in dense] == ["relu", "relu", "linear"], (
-        "ReLU hidden layers, linear output"
-    )
-    expected = (8 * 50 + 50) + (50 * 50 + 50) + (50 + 1)
-    assert model.count_params() == expected, (
-        f"{expected} parameters expected, got {model.count_params()}"
-    )
-    assert tuple(model.input_shape) == (None, 8)
-    compiled(model, "build_regression_model")
-    assert "mean_squared_error" in str(model.loss) or "mse" in str(model.loss), (
-        f"predicting a strength (a number) is regression: loss='mean_squared_error', "
-        f"got {model.loss!r}"
-    )
-    small = lesson.build_regression_model(3, hidden=(7,))
-    assert small.count_params() == (3 * 7 + 7) + (7 + 1), (
-        "hidden=(7,) means one hidden layer of 7 units"
+    model = compiled(lesson.build_regression_model(5, hidden=(6,)), "build_regression_model")
+    x = rng.normal(size=(24, 5)).astype("float32")
+    y = rng.normal(30, 10, (24, 1)).astype("float32")
+    same_training(
+        model,
+        dense_reference(5, (6,), 1),
+        x,
+        y,
+        keras.losses.MeanSquaredError(),
+        keras.optimizers.Adam(learning_rate=0.01),
+        "build_regression_model's model",
+        "a strength is a number: loss='mean_squared_error'; Adam(learning_rate=0.01)",
     )
 
 
-def test_evaluate_regression_learns(lesson, rng):
+def test_evaluate_regression_measures_each_fresh_model(lesson, rng):
+    from sklearn.model_selection import train_test_split
+
     seed(lesson, 0)
-    X = rng.normal(size=(160, 4))
-    y = X @ np.array([3.0, -2.0, 1.0, 0.5]) + 10 + rng.normal(0, 0.5, 160)
-    result = lesson.evaluate_regression(X, y, repeats=2, epochs=40, hidden=(16,), seed=0)
-    assert set(result) >= {"mean", "std", "mses"} and len(result["mses"]) == 2, f"got {result}"
-    assert result["mean"] == pytest.approx(np.mean(result["mses"])) and result[
-        "std"
-    ] == pytest.approx(np.std(result["mses"]))
-    # Predicting the mean gives MSE = var(y) ~ 115; a trained net gets ~1. 20 is a wide margin.
-    assert result["mean"] < 20, (
-        f"held-out MSE {result['mean']:.1f}: the model should learn this linear target"
-    )
+    scale = np.array([1.0, 10.0, 100.0, 0.1])
+    X = rng.normal(size=(400, 4)) * scale + np.array([0.0, 50.0, 300.0, 1.0])
+    y = (X - X.mean(0)) / X.std(0) @ np.array([3.0, -2.0, 1.0, 0.5]) + rng.normal(0, 0.5, 400)
+    first = int(rng.integers(0, 100))
+    for normalize, repeats, epochs in ((True, 2, 8), (False, 1, 1)):
+        result = lesson.evaluate_regression(
+            X, y, repeats, epochs, test_size=0.25, normalize=normalize, hidden=(16,), seed=first
+        )
+        assert isinstance(result, dict) and set(result) >= {"mean", "std", "mses", "models"}, (
+            f"return a dict with 'mean', 'std', 'mses' and 'models', got {type_name(result)}"
+            + (f" with {sorted(result)}" if isinstance(result, dict) else "")
+        )
+        mses, models = result["mses"], result["models"]
+        assert isinstance(models, list) and len(models) == repeats, (
+            f"'models' should list the {repeats} trained models, got {type_name(models)}"
+        )
+        measured = []
+        for i, model in enumerate(models):
+            X_train, X_test, _, y_test = train_test_split(
+                X, y, test_size=0.25, random_state=first + i
+            )
+            if normalize:
+                X_test = scaled(X_train, X_test)[1]
+            prediction = model.predict(X_test, verbose=0)[:, 0]
+            measured.append(float(np.mean((y_test - prediction) ** 2)))
+        expect.close(
+            mses,
+            measured,
+            f"the test MSE of each repeat (normalize={normalize}), against models[i] measured "
+            "here on split i",
+            rtol=1e-3,
+            hint="train a new model per repeat (scaled when normalize), then mean((y − ŷ)²) on "
+            "that split's test rows",
+        )
+        expect.close(result["mean"], np.mean(measured), "result['mean']", rtol=1e-3)
+        expect.close(result["std"], np.std(measured), "result['std']", rtol=1e-3, atol=1e-6)
+        if normalize:  # guessing 0 scores var(y) ≈ 14; 8 epochs reach about 1, 1 epoch 7 to 12
+            expect.between(
+                float(np.mean(measured)),
+                0,
+                0.25 * float(np.var(y)),
+                "the test MSE after 8 epochs on standardised inputs",
+                hint="train for `epochs` epochs on the scaled training rows",
+            )
 
 
 def test_to_one_hot(lesson, rng):
-    y = rng.integers(0, 7, 25)
+    n_classes = int(rng.integers(3, 12))
+    y = rng.integers(0, n_classes, 25)
+    got = lesson.to_one_hot(y, n_classes)
+    expect.array(got, f"to_one_hot(y, {n_classes})", dtype="float32", shape=(25, n_classes))
     expect.equal(
-        lesson.to_one_hot(y, 7),
-        np.eye(7)[y],
-        "to_one_hot(y, 7)",
+        got,
+        np.eye(n_classes)[y],
+        f"to_one_hot(y, {n_classes})",
         hint="row i has a single 1 in column y[i]",
     )
 
 
-def test_classification_model_and_training(lesson, offline):
-    model = lesson.build_classification_model()
+def test_classification_model_is_relu_128_64_softmax(lesson, rng):
+    hint = "keras.Input(shape=(n_inputs,)), Dense(128, relu), Dense(64, relu), Dense(n_classes, softmax)"
+    n_in, n_out = int(rng.integers(5, 30)), int(rng.integers(2, 7))
+    for args in ((), (n_in, n_out)):
+        model = lesson.build_classification_model(*args)
+        n_inputs, n_classes = args or (784, 10)
+        x = rng.random((12, n_inputs), dtype=np.float32)
+        reference = dense_reference(n_inputs, (128, 64), n_classes, "softmax")
+        same_network(model, reference, x, f"build_classification_model{args}", hint)
+
+
+def test_classification_model_learns_with_categorical_cross_entropy(lesson, rng):
     import keras
 
-    assert tuple(model.input_shape) == (None, 784) and tuple(model.output_shape) == (None, 10)
-    assert model.layers[-1].activation.__name__ == "softmax", "the output layer needs softmax"
-    compiled(model, "build_classification_model")
-    assert "categorical_crossentropy" in str(model.loss) and "sparse" not in str(model.loss), (
-        f"one-hot labels (rows like [0, 0, 1, 0, ...]): loss='categorical_crossentropy'; the "
-        f"sparse one is for integer labels. Got {model.loss!r}"
-    )
-    keras.utils.set_random_seed(0)  # the judge's own shuffling
-    seed(lesson, 0)  # the attendee's initial weights
-    images = data.load_mnist(limit=600)
-    x = images.x_train.reshape(len(images.x_train), -1).astype("float32") / 255
-    model = lesson.build_classification_model()
-    model.fit(x, np.eye(10)[images.y_train], epochs=5, batch_size=32, verbose=0)
-    accuracy = np.mean(model.predict(x, verbose=0).argmax(1) == images.y_train)
-    # Seeded: ~0.97 on these 600 stand-in digits after 5 epochs; 0.8 is a wide margin.
-    assert accuracy > 0.8, (
-        f"training accuracy {accuracy:.3f} after 5 epochs: is the model compiled right?"
+    model = compiled(lesson.build_classification_model(20, 4), "build_classification_model")
+    x = rng.random((32, 20), dtype=np.float32)
+    y = np.eye(4, dtype="float32")[rng.integers(0, 4, 32)]
+    same_training(
+        model,
+        dense_reference(20, (128, 64), 4, "softmax"),
+        x,
+        y,
+        keras.losses.CategoricalCrossentropy(),
+        keras.optimizers.Adam(),
+        "build_classification_model's model",
+        "one-hot labels (rows like [0, 0, 1, 0]): loss='categorical_crossentropy'; the sparse "
+        "one is for integer labels. optimizer='adam'",
+        accuracy=True,
     )
 
 
@@ -170,3 +279,62 @@ def test_save_and_reload_predicts_the_same(lesson, rng):
         "the reloaded model's predictions",
         hint="the reloaded model must predict the same",
     )
+
+
+# --------------------------------------------------------------------------- the questions
+
+
+def answer(lesson, key: str):
+    """One entry of the attendee's answers() (a dict keyed "q1", "q2", ...)."""
+    got = lesson.answers()
+    if not isinstance(got, dict) or key not in got:
+        keys = sorted(got) if isinstance(got, dict) else type_name(got)
+        raise AssertionError(f"answers() should return a dict with the key {key!r}, got {keys}")
+    return got[key]
+
+
+def test_q1_regression_parameters(lesson):
+    want = dense_reference(8, (50, 50), 1).count_params()
+    got = expect.integer(answer(lesson, "q1"), "q1 (the regression model's parameters)")
+    expect.equal(got, want, "q1", hint="(inputs + 1) · units for each Dense layer, summed")
+
+
+def test_q2_updates_per_repeat(lesson):
+    from sklearn.model_selection import train_test_split
+
+    train_rows = len(train_test_split(np.arange(1030), test_size=0.3, random_state=0)[0])
+    want = -(-train_rows // 32) * 50
+    got = expect.integer(answer(lesson, "q2"), "q2 (weight updates in one repeat)")
+    expect.equal(
+        got, want, "q2", hint="the training rows, in batches of 32 (the last one smaller), 50 times"
+    )
+
+
+def test_q3_the_loss_for_integer_labels(lesson, rng):
+    import keras
+
+    labels = rng.integers(0, 4, 7)
+    p = rng.dirichlet(np.ones(4), 7).astype("float32")
+    want = keras.ops.convert_to_numpy(keras.losses.categorical_crossentropy(np.eye(4)[labels], p))
+    options = {
+        "a": keras.losses.binary_crossentropy,
+        "b": keras.losses.sparse_categorical_crossentropy,
+        "c": keras.losses.mean_squared_error,
+    }
+    same = []
+    for letter, loss in options.items():
+        try:
+            values = keras.ops.convert_to_numpy(loss(labels, p))
+        except Exception:  # a loss that cannot take integer labels is not the answer
+            continue
+        if values.shape == want.shape and np.all(np.abs(values - want) <= 1e-5 * np.abs(want)):
+            same.append(letter)
+    expect.equal(answer(lesson, "q3"), "".join(same), "q3 (a letter)", hint="try each on labels")
+
+
+def test_q4_what_guessing_the_mean_scores(lesson, rng):
+    y_train, y_test = rng.normal(35, 16, 700), rng.normal(35, 16, 300)
+    mse = float(np.mean((y_test - y_train.mean()) ** 2))
+    options = {"a": np.var(y_test), "b": np.std(y_test), "c": np.mean(y_test)}
+    want = min(options, key=lambda letter: abs(options[letter] - mse))
+    expect.equal(answer(lesson, "q4"), want, "q4 (a letter)", hint="compute the three and compare")

@@ -190,41 +190,6 @@ def test_ex03_rejects_bad_input():
     )
 
 
-def test_ex05_loads_the_concrete_table(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setenv("WORKSHOP_OFFLINE", "1")
-    from workshop import data
-
-    ex05 = load_lesson("ex05_keras_regression_classification", "solutions")
-    X, y = ex05.load_concrete()
-    table = data.load_concrete()
-    np.testing.assert_allclose(X, table.X)
-    np.testing.assert_allclose(y, table.y)
-
-
-def test_ex05_rejects_bad_input(tmp_path):
-    ex05 = load_lesson("ex05_keras_regression_classification", "solutions")
-    X = np.zeros((10, 3))
-    _expect_value_errors(
-        [
-            (lambda: ex05.standardize(X, np.zeros((4, 2))), "same number of columns"),
-            (lambda: ex05.standardize(np.full((4, 3), np.nan), np.zeros((2, 3))), "NaN"),
-            (lambda: ex05.build_regression_model(3, hidden=5), "hidden must list the layer sizes"),
-            (lambda: ex05.to_one_hot(np.array([0, 1]), n_classes="3"), "n_classes must be a whole"),
-            (lambda: ex05.flatten_images(3.0), "3-D"),
-            (lambda: ex05.build_regression_model(0), "n_features must be at least 1"),
-            (
-                lambda: ex05.build_regression_model(3, hidden=(5, 0)),
-                "each size in hidden must be at least 1",
-            ),
-            (lambda: ex05.evaluate_regression(X, np.zeros(9)), "same number"),
-            (lambda: ex05.evaluate_regression(X, np.zeros(10), test_size=1.5), "test_size"),
-            (lambda: ex05.to_one_hot(np.array([0, 3]), 3), "labels in [0, 3)"),
-            (lambda: ex05.save_and_reload(None, tmp_path / "model.h5"), ".keras"),
-        ]
-    )
-
-
 def test_ex06_rejects_bad_input():
     ex06 = load_lesson("ex06_lenet", "solutions")
     _expect_value_errors(
