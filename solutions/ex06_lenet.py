@@ -17,7 +17,8 @@
 # | F6 dense | | 84 | | | tanh |
 # | output dense | | 10 | | | softmax |
 #
-# **Your job:** fill in the five `TODO`s, then run `workshop check 6`.
+# **Your job:** fill in the five `TODO`s and `answers()`, then run
+# `workshop check 6`.
 #
 # Replaces the workshop deck's `LeNet.ipynb` (and its parameter counts). What
 # this LeNet is, next to the deck's table and the 1998 paper:
@@ -33,7 +34,17 @@
 #   modern convolution does;
 # - the paper's output is 10 Euclidean RBF units; here a softmax layer
 #   trained with cross-entropy, the standard today;
-# - MNIST is padded from 28×28 to 32×32, as LeCun did.
+# - MNIST is padded from 28×28 to 32×32, as LeCun did;
+# - it learns with Adam at Keras's default rate (0.001). The paper trained
+#   with its own second-order variant of gradient descent (stochastic
+#   diagonal Levenberg–Marquardt) and a hand-set schedule of learning rates;
+#   Adam needs no schedule for the lesson's 10 epochs;
+# - each training batch is shifted and turned a little (augmentation:
+#   up to 8% of the image, ±15°; `--no-augment` turns it off, `--quick`
+#   leaves it out). The paper's best LeNet-5 also trained on distorted
+#   digits (0.8% test error against 0.95% without);
+# - it runs on every Keras backend (TensorFlow, JAX, PyTorch). Only the
+#   several-machine path (`TF_CONFIG`, `tf.distribute`) is TensorFlow's.
 
 # %%
 """ex06 · LeNet-5, layer by layer."""
@@ -44,17 +55,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workshop import data, distributed, gpu, lesson, pipeline, plotting, validate
+from workshop import backend, data, distributed, gpu, lesson, pipeline, plotting, validate
 from workshop.repro import seed_everything
 
-tf = gpu._tf()
-import keras  # noqa: E402
+# isort: split
+import keras  # after workshop, which keeps TensorFlow's start-up log quiet
 
 # %% [markdown]
 # ## Why convolutions: shared weights (the workshop deck)
 # A feature map with a 5×5 local receptive field uses the SAME 5×5 weights and
-# bias at every position: 26 parameters, whatever the image size. The deck
-# compares 20 such maps with a dense layer of 30 units on a 28×28 image.
+# bias at every position: 26 parameters, whatever the image size. On an input
+# of c channels (6 maps of S2, say) the window holds k·k·c weights, so
+#
+#     parameters of a convolution = (k·k·c + 1) · maps
+#     parameters of a dense layer = (n_in + 1) · n_out
+#
+# The deck compares 20 such maps with a dense layer of 30 units on a 28×28
+# image: 20 · 26 = 520 against 785 · 30 = 23,550.
 
 
 # %%
@@ -65,9 +82,9 @@ def conv_parameters(kernel: int, in_channels: int, maps: int) -> int:
         validate.count(in_channels, "in_channels"),
         validate.count(maps, "maps"),
     )
-    # TODO: each map has its own kernel (a weight per position of the kernel,
-    # per input channel) and one bias, shared by every position of the image.
-    # How many parameters for `maps` of them? (The image size does not appear.)
+    # TODO: the formula above, as an int. Which of the arguments count the
+    # weights of one map's window, and where does the bias go? Why does the
+    # image size not appear?
     # BEGIN SOLUTION
     return (kernel * kernel * in_channels + 1) * maps
     # END SOLUTION
@@ -89,23 +106,30 @@ def decks_comparison() -> dict:
     return {"conv_20_maps": shared, "dense_30_units": dense}
 
 
+# %% [markdown]
+# The deck puts it together: "28×28 input neurons, followed by a
+# convolutional layer using a 5×5 local receptive field and 3 feature maps
+# (3×24×24), max-pooling over 2×2 regions (3×12×12), and a fully-connected
+# layer of 10 output neurons." Its maps squash with the sigmoid
+# σ(b + Σ w·a) of the slide; the 10 outputs are probabilities (softmax).
+
+
+# %%
 def build_decks_cnn() -> keras.Model:
-    """The deck's small network: 28×28 → 3 maps of 5×5 → 2×2 max pooling → 10 outputs."""
-    # TODO: "28×28 input neurons, followed by a convolutional layer using a 5×5
-    # local receptive field and 3 feature maps (3×24×24), max-pooling over 2×2
-    # regions (3×12×12), and a fully-connected layer of 10 output neurons."
-    # Build that network (sigmoid maps and a softmax output will do) and compile
-    # it for integer labels.
+    """The deck's small network: 28×28 → 3 sigmoid maps of 5×5 → 2×2 max pooling → 10 outputs."""
+    # TODO: the deck's network, compiled with Adam for integer labels 0..9.
+    # Which input shape does a convolution want for a grey image (how many
+    # channels)? What must happen between the pooled 3×12×12 maps and the
+    # 10 dense outputs?
     # BEGIN SOLUTION
     model = keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
-            keras.layers.Conv2D(3, 5, activation="sigmoid", name="maps"),
-            keras.layers.MaxPooling2D(2, name="pool"),
+            keras.layers.Conv2D(3, 5, activation="sigmoid"),
+            keras.layers.MaxPooling2D(2),
             keras.layers.Flatten(),
-            keras.layers.Dense(10, activation="softmax", name="output"),
-        ],
-        name="decks_cnn",
+            keras.layers.Dense(10, activation="softmax"),
+        ]
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
@@ -115,7 +139,9 @@ def build_decks_cnn() -> keras.Model:
 # %% [markdown]
 # ## Data: LeNet wants 32×32 inputs
 # MNIST digits are 28×28; LeNet-5 was designed for 32×32, so pad 2 pixels of
-# zeros on every side (the strokes then reach C1's receptive-field centres).
+# zeros on every side (the strokes then reach C1's receptive-field centres):
+#
+#     padded[n, 2 + i, 2 + j, 0] = image[n, i, j]      zeros everywhere else
 
 
 # %%
@@ -130,8 +156,9 @@ def pad_to_32(images):
         raise ValueError(
             f"expected images of shape (n, 28, 28) or (n, 28, 28, 1), got {images.shape}"
         )
-    # TODO: a frame of zeros, 2 pixels wide, around every image: the batch and
-    # the channel axes get nothing, height and width get 2 before and 2 after.
+    # TODO: the (n, 32, 32, 1) images of the formula above, same dtype. Of the
+    # four axes (image, row, column, channel), which ones grow, and by how
+    # much on each side?
     # BEGIN SOLUTION
     return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
     # END SOLUTION
@@ -139,30 +166,33 @@ def pad_to_32(images):
 
 # %% [markdown]
 # ## Model: the classic table, one line per row
+# A convolution or pooling of window k and stride s turns a side of n pixels
+# into (n − k) // s + 1: 32 → 28 → 14 → 10 → 5 → 1. C5's 1×1×120 maps are
+# 120 numbers, flattened for F6. Labels are integers (sparse cross-entropy);
+# Adam learns; accuracy is reported.
 
 
 # %%
 def build_lenet5() -> keras.Model:
     """LeNet-5 with layers named C1, S2, C3, S4, C5, F6 and output; Adam, sparse cross-entropy, accuracy."""
-    # TODO: the table at the top, one Keras layer per row, named as the table
-    # names them (C1, S2, ...): convolutions and average poolings, then the
-    # dense layers (C5's 1×1×120 output must be flattened first). Integer
-    # labels, Adam, accuracy.
+    # TODO: the table at the top, one Keras layer per row, each named as the
+    # table names it. Which rows are convolutions, which poolings (max or
+    # average?), which dense? Where do the strides and activations of the
+    # table go? What must come between C5 and F6? Then compile as above.
     # BEGIN SOLUTION
     L = keras.layers
     model = keras.Sequential(
         [
             keras.Input(shape=(32, 32, 1)),
-            L.Conv2D(6, kernel_size=5, strides=1, activation="tanh", name="C1"),
-            L.AveragePooling2D(pool_size=2, strides=2, name="S2"),
-            L.Conv2D(16, kernel_size=5, strides=1, activation="tanh", name="C3"),
-            L.AveragePooling2D(pool_size=2, strides=2, name="S4"),
-            L.Conv2D(120, kernel_size=5, strides=1, activation="tanh", name="C5"),
-            L.Flatten(name="flatten"),
+            L.Conv2D(6, 5, activation="tanh", name="C1"),
+            L.AveragePooling2D(2, name="S2"),
+            L.Conv2D(16, 5, activation="tanh", name="C3"),
+            L.AveragePooling2D(2, name="S4"),
+            L.Conv2D(120, 5, activation="tanh", name="C5"),
+            L.Flatten(),
             L.Dense(84, activation="tanh", name="F6"),
             L.Dense(10, activation="softmax", name="output"),
-        ],
-        name="LeNet5",
+        ]
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
@@ -173,8 +203,10 @@ def count_parameters(model: keras.Model) -> dict[str, int]:
     """Trainable parameters per layer, by layer name (0 for pooling and flatten)."""
     if not isinstance(model, keras.Model):
         raise ValueError(f"expected a keras.Model, got {type(model).__name__}")
-    # TODO: count what the model learns, layer by layer: every trainable weight
-    # array of a layer (kernels, biases) holds as many numbers as its shape says.
+    # TODO: {layer name: the number of values it LEARNS}, for every layer in
+    # order. Which of a layer's weight arrays count (a BatchNormalization's
+    # moving averages do not learn; a frozen layer does not either)? How many
+    # numbers does an array of shape (5, 5, 1, 6) hold?
     # BEGIN SOLUTION
     return {
         layer.name: int(sum(np.prod(w.shape) for w in layer.trainable_weights))
@@ -184,10 +216,44 @@ def count_parameters(model: keras.Model) -> dict[str, int]:
 
 
 # %% [markdown]
+# ## Questions
+# By hand: C1 has (5·5·1 + 1)·6 = 156 parameters while F6, a dense layer, has
+# (120 + 1)·84 = 10,164. Shared weights keep convolutions tiny.
+# 1. The paper's C3 connects 6 of its maps to 3 of S2's maps each, 9 maps
+#    to 4, and 1 map to all 6. How many parameters does that C3 have?
+# 2. Which layer of `build_lenet5` holds the most parameters (its name)?
+# 3. Feed LeNet-5 64×64 images instead (same layers): how many parameters
+#    would C1 have, and how many F6? Answer [C1, F6].
+# 4. How many multiplications does C1 make for one 32×32 image (each output
+#    value is a sum over its 5×5 window)?
+#
+# To think about (no check): why does a bigger image leave C1 alone but
+# blow up F6? What do the learned C1 filters look like after training?
+
+
+# %%
+def answers() -> dict:
+    """Your answers to the questions above, keyed "q1", "q2", ..."""
+    # TODO: numbers for q1 and q4, a name for q2, a list of two numbers for
+    # q3. conv_parameters, dense_parameters and count_parameters help.
+    # BEGIN SOLUTION
+    # Open: a convolution's weights are one window's, whatever the image
+    # size; F6 sees every value C5 outputs, and those grow with the image
+    # (9 × 9 × 120 at 64×64). The C1 filters look like small blobs and edge
+    # detectors: a light side and a dark side.
+    counts = count_parameters(build_lenet5())
+    return {
+        "q1": sum(conv_parameters(5, seen, 1) for seen in [3] * 6 + [4] * 9 + [6]),
+        "q2": max(counts, key=counts.get),
+        # 64 → C1 60 → S2 30 → C3 26 → S4 13 → C5 9: F6 sees 9·9·120 numbers
+        "q3": [conv_parameters(5, 1, 6), dense_parameters(9 * 9 * 120, 84)],
+        "q4": 28 * 28 * 6 * 5 * 5,  # 28×28 positions, 6 maps, 25 products each
+    }
+    # END SOLUTION
+
+
+# %% [markdown]
 # ## Run the lesson
-# By hand: a convolution layer has (k·k·channels_in + 1)·maps parameters, so C1
-# has (5·5·1 + 1)·6 = 156 while F6, a dense layer, has (120 + 1)·84 = 10,164.
-# Shared weights keep convolutions tiny.
 
 
 # %%
@@ -208,7 +274,8 @@ def c1_maps(image):
 
     def make(model):
         sub = keras.Model(model.inputs[0], model.get_layer("C1").output)
-        return lesson.as_images(sub(image[None], training=False)[0].numpy())  # six 28x28 maps
+        maps = keras.ops.convert_to_numpy(sub(image[None], training=False))  # any backend
+        return lesson.as_images(maps[0])  # six 28x28 maps
 
     return make
 
@@ -291,6 +358,7 @@ def main(config: Config | None = None) -> dict:
         "weights_sha256": distributed.weights_digest(model),
         "test_accuracy": accuracy,
         "standin": images.standin,
+        "backend": backend.name(),
         "headline": f"test accuracy {accuracy:.3f}, {model.count_params():,} parameters",
     }
     lesson.write_metrics(out, metrics)

@@ -1,15 +1,19 @@
-"""Grading checks for ex06: LeNet-5 as the classic table says.
+"""Grading checks for ex06: LeNet-5 as the classic table says, and the deck's small CNN.
 
-Expected shapes and parameter counts are computed here from the table's
-layer definitions (maps, kernel, stride), not copied from a model summary;
-count_parameters is compared with Keras's own trainable weights.
+Every verdict rests on numbers the judge computes. Shapes and parameter
+counts come from the table's rows (maps, kernel, stride) by the formulas,
+not from a model summary. Each model is rebuilt here and compared with the
+judge's own Keras network given the same weights: layer by layer on the
+judge's images (so an activation or a pooling is judged by what it
+computes, not by its name), its loss with Keras's sparse categorical
+cross-entropy on the judge's labels, its optimiser by the weights two Adam
+steps give. count_parameters is run on a model the judge builds.
 """
 
 import numpy as np
 
-from workshop import data
 from workshop.grading import expect
-from workshop.grading.judge import compiled, leaves_arguments_alone, seed
+from workshop.grading.judge import compiled, leaves_arguments_alone, type_name
 
 # (name, kind, maps or units, kernel, stride) straight from the table.
 TABLE = [
@@ -23,8 +27,8 @@ TABLE = [
 ]
 
 
-def expected_shapes_and_params():
-    size, channels, features = 32, 1, None
+def expected_shapes_and_params(size=32):
+    channels, features = 1, None
     shapes, params = {}, {}
     for name, kind, n, k, s in TABLE:
         if kind == "conv":
@@ -44,132 +48,269 @@ def expected_shapes_and_params():
     return shapes, params
 
 
+def reference_lenet():
+    """The judge's own LeNet-5, built from TABLE."""
+    import keras
+
+    layers = [keras.Input(shape=(32, 32, 1))]
+    for name, kind, n, k, s in TABLE:
+        if kind == "conv":
+            layers.append(keras.layers.Conv2D(n, k, strides=s, activation="tanh", name=name))
+        elif kind == "pool":
+            layers.append(keras.layers.AveragePooling2D(k, strides=s, name=name))
+        else:
+            if name == "F6":
+                layers.append(keras.layers.Flatten())
+            last = "softmax" if name == "output" else "tanh"
+            layers.append(keras.layers.Dense(n, activation=last, name=name))
+    return keras.Sequential(layers)
+
+
+def reference_decks_cnn():
+    """The judge's own version of the deck's network."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(3, 5, activation="sigmoid"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def same_weight_shapes(model, reference, what: str, hint: str) -> None:
+    got = [tuple(w.shape) for w in model.get_weights()]
+    want = [tuple(w.shape) for w in reference.get_weights()]
+    assert got == want, (
+        f"{what}: its weight arrays have the shapes {got}; the network asked for has {want}. {hint}"
+    )
+    reference.set_weights(model.get_weights())
+
+
+def outputs(model, x):
+    import keras
+
+    return keras.ops.convert_to_numpy(model(x))
+
+
+def same_training(model, reference, x, y, what: str, hint: str) -> None:
+    """The compiled loss, 'accuracy' and optimiser of `model`, by their values against Keras's."""
+    import keras
+
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    reference.set_weights(model.get_weights())
+    scores = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
+    p = outputs(model, x)
+    want = float(keras.ops.convert_to_numpy(loss(y, p)))
+    got = expect.number(scores.get("loss"), f"{what}'s loss")
+    expect.close(got, want, f"{what}'s loss on the judge's {len(x)} images", rtol=1e-4, hint=hint)
+    assert "accuracy" in scores, (
+        f"compile with metrics=['accuracy']; evaluate gave {sorted(scores)}"
+    )
+    expect.close(
+        scores["accuracy"],
+        float(np.mean(p.argmax(axis=1) == y)),
+        f"{what}'s 'accuracy' (against the share of images whose largest output is right)",
+        rtol=1e-5,
+        hint="metrics=['accuracy']",
+    )
+    reference.compile(optimizer=keras.optimizers.Adam(), loss=loss)
+    for step in (1, 2):
+        model.train_on_batch(x, y)
+        reference.train_on_batch(x, y)
+        for i, (g, w) in enumerate(zip(model.get_weights(), reference.get_weights(), strict=True)):
+            expect.close(
+                g, w, f"{what}'s weights[{i}] after {step} step(s)", rtol=1e-3, atol=1e-5, hint=hint
+            )
+
+
 def test_conv_parameters_share_weights(lesson, rng):
     got = expect.integer(lesson.conv_parameters(5, 1, 20), "conv_parameters(5, 1, 20)")
-    assert got == 520, (
-        f"the workshop deck: 20 maps of 5×5 weights and a bias each: 20 × 26 = 520, got {got}"
-    )
+    expect.equal(got, 20 * (5 * 5 + 1), "conv_parameters(5, 1, 20)", hint="the deck: 20 × 26")
     for _ in range(5):
         k, c, m = (int(v) for v in rng.integers(1, 8, 3))
-        want = (k * k * c + 1) * m
-        got = lesson.conv_parameters(k, c, m)
-        assert got == want, (
-            f"{m} maps of {k}×{k} kernels on {c} input channels: (k·k·c + 1)·maps = {want}, got {got}"
+        got = expect.integer(lesson.conv_parameters(k, c, m), f"conv_parameters({k}, {c}, {m})")
+        expect.equal(
+            got,
+            (k * k * c + 1) * m,
+            f"{m} maps of {k}×{k} kernels on {c} input channels",
+            hint="(k·k·c + 1)·maps: each map's window of weights and its one bias",
         )
 
 
-def test_the_decks_small_network(lesson):
-    model = compiled(lesson.build_decks_cnn(), "build_decks_cnn")
-    import keras
-
-    assert tuple(model.input_shape) == (None, 28, 28, 1), f"28×28 inputs, got {model.input_shape}"
-    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
-    assert len(convs) == 1 and convs[0].filters == 3 and convs[0].kernel_size == (5, 5), (
-        "one convolution: 3 feature maps of 5×5"
+def test_the_decks_small_network(lesson, rng):
+    model = lesson.build_decks_cnn()
+    reference = reference_decks_cnn()
+    hint = (
+        "keras.Input(shape=(28, 28, 1)); Conv2D(3, 5, sigmoid) → 3×24×24; MaxPooling2D(2) → "
+        "3×12×12; Flatten; Dense(10, softmax)"
     )
-    assert tuple(convs[0].output.shape[1:]) == (24, 24, 3), "3×24×24 after the convolution"
-    assert len(pools) == 1 and tuple(pools[0].output.shape[1:]) == (12, 12, 3), (
-        "3×12×12 after 2×2 max pooling"
+    same_weight_shapes(model, reference, "build_decks_cnn's network", hint)
+    x = rng.random((8, 28, 28, 1), dtype=np.float32)
+    expect.close(
+        outputs(model, x),
+        outputs(reference, x),
+        "build_decks_cnn's output on 8 images of the judge (against the same weights in Keras)",
+        rtol=1e-4,
+        atol=1e-6,
+        hint="sigmoid maps, MAX pooling over 2×2, softmax outputs: " + hint,
     )
-    assert tuple(model.output_shape) == (None, 10), "10 output neurons"
-    want = (5 * 5 + 1) * 3 + (12 * 12 * 3 + 1) * 10
-    assert model.count_params() == want, (
-        f"(25 + 1)·3 + (432 + 1)·10 = {want} parameters, got {model.count_params()}"
+    y = rng.integers(0, 10, 8)
+    model = compiled(model, "build_decks_cnn")
+    same_training(
+        model,
+        reference,
+        x,
+        y,
+        "build_decks_cnn's model",
+        "integer labels: the sparse categorical cross-entropy; optimizer='adam'",
     )
 
 
 def test_pad_to_32(lesson, rng):
-    images = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
-    padded = lesson.pad_to_32(images)
-    assert padded.shape == (3, 32, 32, 1), f"expected (3, 32, 32, 1), got {padded.shape}"
-    expect.equal(
-        padded[:, 2:30, 2:30, 0],
-        images,
-        "the middle of the padded image",
-        hint="the digit sits in the middle",
-    )
-    border = np.concatenate(
-        [
-            padded[:, :2].ravel(),
-            padded[:, 30:].ravel(),
-            padded[:, :, :2].ravel(),
-            padded[:, :, 30:].ravel(),
-        ]
-    )
-    assert not border.any(), "the 2-pixel border must be zeros"
+    n = int(rng.integers(2, 6))
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    want = np.zeros((n, 32, 32, 1), dtype=np.uint8)
+    want[:, 2:30, 2:30, 0] = images
+    for given in (images, images[..., None]):
+        padded = lesson.pad_to_32(given)
+        expect.array(padded, f"pad_to_32 of {given.shape}", shape=(n, 32, 32, 1))
+        expect.equal(
+            padded,
+            want,
+            f"pad_to_32 of {given.shape}",
+            hint="2 pixels of zeros above, below, left and right; the digit in the middle",
+        )
     leaves_arguments_alone(lesson, "pad_to_32")
 
 
-def test_layers_follow_the_table(lesson):
-    model = lesson.build_lenet5()
-    shapes, _ = expected_shapes_and_params()
-    names = [layer.name for layer in model.layers]
-    for name in shapes:
-        assert name in names, f"no layer named {name!r}; the layers are {names}"
-        got = tuple(model.get_layer(name).output.shape[1:])
-        assert got == shapes[name], f"{name} should output {shapes[name]}, got {got}"
-    assert tuple(model.input_shape) == (None, 32, 32, 1), (
-        f"input should be 32x32x1, got {model.input_shape}"
-    )
+def test_layers_follow_the_table(lesson, rng):
     import keras
 
-    for name, kind, _, k, s in TABLE:
-        layer = model.get_layer(name)
-        if kind == "conv":
-            assert (
-                isinstance(layer, keras.layers.Conv2D)
-                and layer.kernel_size == (k, k)
-                and layer.strides == (s, s)
-            )
-            assert layer.activation.__name__ == "tanh", (
-                f"{name} uses tanh, got {layer.activation.__name__}"
-            )
-        elif kind == "pool":
-            assert isinstance(layer, keras.layers.AveragePooling2D), (
-                f"{name} is an average pooling layer"
-            )
-        else:
-            want = "softmax" if name == "output" else "tanh"
-            assert layer.activation.__name__ == want, f"{name} uses {want}"
+    model = lesson.build_lenet5()
+    names = [layer.name for layer in model.layers]
+    for name, *_ in TABLE:
+        assert name in names, f"no layer named {name!r}; the layers are {names}"
+    reference = reference_lenet()
+    hint = "one layer per row of the table: Conv2D(maps, 5, tanh), AveragePooling2D(2), ..."
+    same_weight_shapes(model, reference, "build_lenet5's network", hint)
+    shapes, _ = expected_shapes_and_params()
+    x = rng.random((4, 32, 32, 1), dtype=np.float32)
+    for name, kind, *_ in TABLE:
+        got_layer = keras.Model(model.inputs[0], model.get_layer(name).output)
+        want_layer = keras.Model(reference.inputs[0], reference.get_layer(name).output)
+        got = outputs(got_layer, x)
+        expect.array(got, f"{name}'s output", shape=(4, *shapes[name]))
+        what = {"conv": "a tanh convolution", "pool": "an AVERAGE pooling", "dense": "dense"}[kind]
+        expect.close(
+            got,
+            outputs(want_layer, x),
+            f"{name}'s output on 4 images of the judge (against the table's layers, same weights)",
+            rtol=1e-4,
+            atol=1e-5,
+            hint=f"{name} is {what} layer in the table"
+            + (" (softmax)" if name == "output" else ""),
+        )
 
 
-def test_parameter_counts(lesson):
+def test_lenet_learns_with_adam_and_sparse_cross_entropy(lesson, rng):
+    model = compiled(lesson.build_lenet5(), "build_lenet5")
+    reference = reference_lenet()
+    same_weight_shapes(model, reference, "build_lenet5's network", "the table's layers")
+    x = rng.random((16, 32, 32, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 16)
+    same_training(
+        model,
+        reference,
+        x,
+        y,
+        "build_lenet5's model",
+        "integer labels: loss='sparse_categorical_crossentropy'; optimizer='adam'",
+    )
+
+
+def test_parameter_counts(lesson, rng):
+    import keras
+
     model = lesson.build_lenet5()
     _, params = expected_shapes_and_params()
-    for name, n in params.items():
-        got = model.get_layer(name).count_params()
-        assert got == n, f"{name}: the table gives {n} parameters, the model has {got}"
     counts = lesson.count_parameters(model)
-    keras_counts = {
+    assert isinstance(counts, dict), (
+        f"count_parameters should return a dict, got {type_name(counts)}"
+    )
+    for name, n in params.items():
+        got = expect.integer(counts.get(name), f"count_parameters(build_lenet5())[{name!r}]")
+        expect.equal(got, n, f"{name}'s parameters", hint="(k·k·c + 1)·maps or (n_in + 1)·units")
+    # A model of the judge's, with weights that do not learn: a frozen layer, moving averages.
+    units = int(rng.integers(3, 9))
+    frozen = keras.layers.Dense(units, name="frozen")
+    frozen.trainable = False
+    other = keras.Sequential(
+        [
+            keras.Input(shape=(6,)),
+            keras.layers.Dense(units, name="hidden"),
+            keras.layers.BatchNormalization(name="norm"),
+            frozen,
+            keras.layers.Dense(2, name="out"),
+        ]
+    )
+    want = {
         layer.name: int(sum(np.prod(w.shape) for w in layer.trainable_weights))
-        for layer in model.layers
+        for layer in other.layers
     }
-    assert counts == keras_counts, (
-        f"count_parameters gave {counts}, Keras's trainable weights say {keras_counts}"
+    got = lesson.count_parameters(other)
+    assert isinstance(got, dict) and list(got) == list(want), (
+        f"count_parameters should give every layer by name, in order: {list(want)}; got {got!r}"
     )
-    assert sum(counts.values()) == model.count_params() == sum(params.values())
+    for name, n in want.items():
+        expect.equal(
+            expect.integer(got[name], f"count_parameters(...)[{name!r}]"),
+            n,
+            f"the learned parameters of layer {name!r}",
+            hint="only a layer's trainable weights count (not a frozen layer's, not moving averages)",
+        )
 
 
-def test_lenet_learns(lesson, tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setenv("WORKSHOP_OFFLINE", "1")
-    import keras
+# --------------------------------------------------------------------------- the questions
 
-    keras.utils.set_random_seed(0)  # the judge's own shuffling
-    seed(lesson, 0)  # the attendee's initial weights
-    images = data.load_mnist(limit=256)
-    x = lesson.pad_to_32(images.x_train).astype("float32") / 255
-    model = compiled(lesson.build_lenet5(), "build_lenet5")
-    assert "sparse_categorical_crossentropy" in str(model.loss), (
-        f"integer labels (0..9, not one-hot): loss='sparse_categorical_crossentropy', "
-        f"got {model.loss!r}"
+
+def answer(lesson, key: str):
+    """One entry of the attendee's answers() (a dict keyed "q1", "q2", ...)."""
+    got = lesson.answers()
+    if not isinstance(got, dict) or key not in got:
+        keys = sorted(got) if isinstance(got, dict) else type_name(got)
+        raise AssertionError(f"answers() should return a dict with the key {key!r}, got {keys}")
+    return got[key]
+
+
+def test_q1_the_papers_c3(lesson):
+    seen = [3] * 6 + [4] * 9 + [6]  # S2 maps each of the paper's 16 C3 maps sees
+    want = sum(5 * 5 * s + 1 for s in seen)
+    got = expect.integer(answer(lesson, "q1"), "q1 (the paper's C3 parameters)")
+    expect.equal(got, want, "q1", hint="each map: 5·5 weights per S2 map it sees, and one bias")
+
+
+def test_q2_the_largest_layer(lesson):
+    _, params = expected_shapes_and_params()
+    want = max(params, key=params.get)
+    expect.equal(answer(lesson, "q2"), want, "q2 (a layer's name)", hint="count_parameters")
+
+
+def test_q3_a_bigger_image(lesson):
+    _, params = expected_shapes_and_params(64)
+    got = answer(lesson, "q3")
+    expect.equal(
+        got, [params["C1"], params["F6"]], "q3 ([C1, F6] at 64×64)", hint="(n − k) // s + 1"
     )
-    before = model.evaluate(x, images.y_train, verbose=0, return_dict=True)
-    model.fit(x, images.y_train, epochs=4, batch_size=32, verbose=0)
-    after = model.evaluate(x, images.y_train, verbose=0, return_dict=True)
-    # Seeded: the loss falls from ~2.3 to ~0.5 in 4 epochs; asking for a 30% drop has a wide margin.
-    assert after["loss"] < 0.7 * before["loss"], (
-        f"loss went {before['loss']:.3f} -> {after['loss']:.3f}: it should drop"
-    )
-    assert "accuracy" in after, "compile with metrics=['accuracy']"
+
+
+def test_q4_multiplications_of_c1(lesson):
+    shapes, _ = expected_shapes_and_params()
+    height, width, maps = shapes["C1"]
+    kernel = TABLE[0][3]
+    want = height * width * maps * kernel * kernel
+    got = expect.integer(answer(lesson, "q4"), "q4 (C1's multiplications)")
+    expect.equal(got, want, "q4", hint="output values × products in each one")

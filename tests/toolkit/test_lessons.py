@@ -190,22 +190,6 @@ def test_ex03_rejects_bad_input():
     )
 
 
-def test_ex06_rejects_bad_input():
-    ex06 = load_lesson("ex06_lenet", "solutions")
-    _expect_value_errors(
-        [
-            (lambda: ex06.pad_to_32(np.zeros((2, 32, 32))), "(n, 28, 28)"),
-            (
-                lambda: ex06.pad_to_32(np.array([[["a"] * 28] * 28])),
-                "images must be numbers (pixels)",
-            ),
-            (lambda: ex06.pad_to_32("images"), "numbers"),
-            (lambda: ex06.conv_parameters(0, 1, 3), "kernel must be at least 1"),
-            (lambda: ex06.count_parameters("LeNet"), "keras.Model"),
-        ]
-    )
-
-
 def test_ex08_rejects_bad_input():
     ex08 = load_lesson("ex08_rnn_text_generation", "solutions")
     rng = np.random.default_rng(0)
