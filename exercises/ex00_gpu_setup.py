@@ -1,21 +1,25 @@
 # %% [markdown]
 # # ex00 · Is there an accelerator, and does it help?
-# See which devices TensorFlow finds, place work on one, and time the same
-# matrix product on the CPU and (if there is one) the GPU.
+# See which backend runs Keras and which devices it finds, place work on one,
+# and time the same matrix product on the CPU and (if there is one) the GPU.
 #
-# **Your job:** fill in the three `TODO`s, then run `workshop check 0`.
+# **Your job:** fill in the `TODO`s, answer the questions at the end, then
+# run `workshop check 0`.
 #
 # Replaces the workshop deck's `Run_on_GPU.ipynb` (is there a GPU, and how
 # much faster is it). What is done differently here, and why:
-# - devices come from `tf.config.list_physical_devices` (through
-#   `workshop.gpu`), not `tf.test.gpu_device_name()` / `tf.test.is_gpu_available()`,
-#   which TensorFlow deprecated; a machine without a GPU is a normal answer,
-#   reported, never an error;
-# - memory growth is on before anything runs, so one notebook does not take
-#   the whole GPU from the others sharing it;
-# - the timing warms up first and waits for the result (`.numpy()`): without
-#   both, the first call's set-up cost and the GPU's asynchronous launch make
-#   the numbers meaningless;
+# - Keras 3 runs on TensorFlow, JAX or PyTorch (`workshop --backend jax run 0`
+#   or `KERAS_BACKEND=jax`): the lesson names the backend and the devices it
+#   sees, and times with `keras.ops` and `keras.device`, so the same code
+#   measures every backend; the deck's `tf.test.gpu_device_name()` and
+#   `tf.test.is_gpu_available()` are TensorFlow-only and deprecated;
+# - a machine without a GPU is a normal answer, reported, never an error;
+# - memory growth is on before anything runs (TensorFlow; JAX's
+#   preallocation off), so one notebook does not take the whole GPU from the
+#   others sharing it;
+# - the timing warms up first and waits for the result
+#   (`keras.ops.convert_to_numpy`): without both, the first call's set-up cost
+#   and the GPU's asynchronous launch make the numbers meaningless;
 # - the same product is timed over growing sizes, since a GPU only pays off
 #   once the work is big enough (the plot shows where).
 
@@ -27,56 +31,95 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from workshop import gpu, lesson, plotting, validate
+import keras
+from keras import ops
 
-tf = gpu._tf()  # TensorFlow, imported quietly
-
+from workshop import backend, gpu, lesson, plotting, validate
 
 # %% [markdown]
 # ## Setup: what does this machine have?
 # `workshop.gpu.setup()` turns on memory growth (TensorFlow otherwise grabs all
-# GPU memory at once), can set a mixed-precision policy in one line
-# (`setup(precision="mixed_float16")` on a GPU), and reports what it found.
+# GPU memory at once, JAX 75 % of it), can set a mixed-precision policy in one
+# line (`setup(precision="mixed_bfloat16")` on a recent GPU), and reports what
+# it found. `workshop.gpu.list_devices()` asks the running backend
+# (`tf.config`, `jax.devices()`, `torch.cuda`) and gives the same records on
+# each: a name, a kind ('CPU' or 'GPU'), memory where known, and a
+# `short_name` such as "GPU:0" that `keras.device` takes (in lower case).
 # CPU only is a normal answer: most laptops have no GPU.
 
 
 # %%
 def list_devices() -> list[gpu.DeviceInfo]:
-    """The CPUs and GPUs TensorFlow can use, as DeviceInfo records (CPUs first)."""
-    # TODO: ask the helper layer for the devices (workshop.gpu.list_devices())
-    # and return them with the CPUs first, then the GPUs.
+    """The CPUs and GPUs the backend can use, as DeviceInfo records: CPUs first, then GPUs."""
+    # TODO: which records does the helper layer give, and in which order must
+    # they come back? (Keep the GPUs in the order the helper gave them.)
     raise NotImplementedError("TODO: list_devices()")
 
 
 # %% [markdown]
 # ## Timing: why the first call is slow
-# The first product on a device pays for choosing kernels and allocating
-# memory (warm-up). Time only after it, and average several products.
+# The first product on a device pays for choosing (or compiling) kernels and
+# allocating memory: the warm-up. Time only after it, and average several
+# products. A GPU runs asynchronously: `ops.matmul` returns as soon as the
+# work is queued, so the clock must stop only once the last result is
+# there, which `ops.convert_to_numpy` waits for.
+#
+# seconds per product = (clock after the last product − clock before the first) / repeats
 
 
 # %%
 def time_matmul(n: int, device: str = "CPU:0", repeats: int = 5) -> float:
     """Mean seconds per (n x n) @ (n x n) float32 product on `device`, after one warm-up."""
     n, repeats = validate.count(n, "n"), validate.count(repeats, "repeats")
-    known = {d.name.split("device:")[-1] for d in tf.config.list_logical_devices()}
-    validate.one_of(device, "device", sorted(known))
-    with tf.device(device):
-        a = tf.random.uniform((n, n))
-        b = tf.random.uniform((n, n))
-        # TODO: run tf.matmul(a, b) once as a warm-up (call .numpy() on it), then
-        # time `repeats` more tf.matmul(a, b) with time.perf_counter(), call
-        # .numpy() on the last result so the device has finished, and return
-        # the mean seconds per product.
+    validate.one_of(device, "device", sorted(d.short_name for d in gpu.list_devices()))
+    with keras.device(device.lower()):
+        a = keras.random.uniform((n, n), dtype="float32")
+        b = keras.random.uniform((n, n), dtype="float32")
+        # TODO: one product that is not timed, then `repeats` timed ones with
+        # time.perf_counter(). When has the device really finished, and what
+        # do you divide by?
         raise NotImplementedError("TODO: time_matmul()")
 
 
+# %% [markdown]
+# ## Does the GPU help?
+# speed-up = CPU seconds / GPU seconds for the same product. Without a GPU
+# there is nothing to compare: say so, and give back `None`.
+
+
+# %%
 def speedup(n: int = 2048, repeats: int = 5) -> float | None:
     """CPU seconds over GPU seconds for one n x n product; None (and a message) without a GPU."""
     n, repeats = validate.count(n, "n"), validate.count(repeats, "repeats")
-    # TODO: find the GPUs among list_devices(). With none, print a short
-    # message and return None. Otherwise return
-    # time_matmul(n, "CPU:0", repeats) / time_matmul(n, "GPU:0", repeats).
+    # TODO: which devices among list_devices() are GPUs? Without one, what does
+    # the attendee read, and what comes back? With one, which time goes on top?
     raise NotImplementedError("TODO: speedup()")
+
+
+# %% [markdown]
+# ## Questions
+# 1. How many floating-point operations does one 1024 × 1024 @ 1024 × 1024
+#    product take (count each multiplication and each addition)? (a number;
+#    `main` divides by the seconds to print GFLOP/s.)
+# 2. Mixed precision (`setup(precision="mixed_bfloat16")`) computes in
+#    bfloat16: how many bytes does one 4096 × 4096 matrix take in it? (a number)
+# 3. On a machine with four GPUs, which strategy does the helper layer pick
+#    under TensorFlow, and which under JAX? (a list of two names, as
+#    `workshop.gpu.pick_strategy` gives them)
+# 4. A GPU takes 5 ms for a product and 0.02 ms to queue one. Timing 10
+#    products without waiting at the end, about how many ms per product do
+#    you read? (a) 5, (b) 0.02, (c) 50
+#
+# To think about: at which n does your GPU (or a Colab one) overtake the CPU,
+# and why not at n = 64? What would change if a and b lived on the CPU and
+# had to be copied to the GPU before every product?
+
+
+# %%
+def answers() -> dict:
+    """Your answers to the questions above, keyed "q1", "q2", ..."""
+    # TODO: answer each question with a number, a letter or a list of names.
+    raise NotImplementedError("TODO: answers()")
 
 
 # %% [markdown]
@@ -95,18 +138,19 @@ QUICK = {"sizes": "64,128,256", "repeats": 2}
 
 
 def main(config: Config | None = None) -> dict:
-    """Report the devices, time products of growing size on each, plot both."""
+    """Report the backend and its devices, time products of growing size on each, plot both."""
     config = config or Config()
     out = lesson.output_dir(config.out_dir)
     report = gpu.setup()
     print(report)
+    others = [b for b in backend.NAMES if b != report.backend and backend.installed(b)]
+    if others:
+        print(f"also installed: {', '.join(others)} (`workshop --backend NAME run 0` times it)")
     devices = list_devices()
     sizes = [int(s) for s in config.sizes.split(",")]
-    timings = {}
-    for d in devices:
-        timings[d.kind + ":" + d.short_name.split(":")[-1]] = [
-            time_matmul(n, d.short_name, config.repeats) for n in sizes
-        ]
+    timings = {
+        d.short_name: [time_matmul(n, d.short_name, config.repeats) for n in sizes] for d in devices
+    }
     for name, secs in timings.items():
         for n, s in zip(sizes, secs, strict=True):
             print(f"{name} n={n:5d}: {s * 1e3:8.2f} ms  ({2 * n**3 / s / 1e9:7.1f} GFLOP/s)")
@@ -116,7 +160,9 @@ def main(config: Config | None = None) -> dict:
         axes[0, 1].semilogx(
             sizes, [2 * n**3 / s / 1e9 for n, s in zip(sizes, secs, strict=True)], "o-", label=name
         )
-    axes[0, 0].set(xlabel="n", ylabel="seconds per product", title="n x n matmul time")
+    axes[0, 0].set(
+        xlabel="n", ylabel="seconds per product", title=f"n x n matmul ({report.backend})"
+    )
     axes[0, 1].set(xlabel="n", ylabel="GFLOP/s", title="throughput")
     for ax in axes[0]:
         ax.legend()
@@ -129,15 +175,18 @@ def main(config: Config | None = None) -> dict:
     ratio = speedup(sizes[-1], config.repeats)
     biggest = timings[next(iter(timings))][-1]
     metrics = {
+        "backend": report.backend,
+        "backend_version": report.backend_version,
         "devices": [d.short_name for d in devices],
         "gpus": len(report.gpus),
         "strategy": report.strategy,
         "seconds": timings,
         "speedup": ratio,
         "headline": (
-            f"GPU {ratio:.1f}x faster at n={sizes[-1]}"
+            f"{report.backend}: GPU {ratio:.1f}x faster at n={sizes[-1]}"
             if ratio
-            else f"CPU only: {2 * sizes[-1] ** 3 / biggest / 1e9:.1f} GFLOP/s at n={sizes[-1]}"
+            else f"{report.backend}, CPU only: {2 * sizes[-1] ** 3 / biggest / 1e9:.1f} GFLOP/s "
+            f"at n={sizes[-1]}"
         ),
     }
     lesson.write_metrics(out, metrics)
