@@ -5,52 +5,50 @@
 # across time, and predicts the next word. Sample from it at different
 # temperatures to generate new text.
 #
-# **Your job:** fill in the five `TODO`s, then run `workshop check 8`.
+# **Your job:** fill in the five `TODO`s and `answers()`, then run
+# `workshop check 8`.
 #
 # Follows the first deck's example ("Un viejo hidalgo de los de lanza en
 # astillero …": words → indices → windows of 3 words and the word after
-# them; `decks_example` computes it with your code). The workshop deck has
-# no notebook for it. What is done differently from the deck, and why:
-# - words enter through an `Embedding` layer, not as the deck's one-hot
-#   vectors (1000, 0100, 0001): a one-hot row times a weight matrix only
-#   picks one row of it, and the Embedding picks that row directly, without
-#   vectors as long as the vocabulary;
-# - the labels are indices too (sparse categorical cross-entropy), not
-#   one-hot rows;
-# - the recurrent layer is an LSTM (or a GRU): the plain recurrence
-#   s_t = f(U·x_t + W·s_{t−1}) forgets within a few steps (vanishing
-#   gradients). The deck writes it as s_{t−1} = f(U_{t−1}·x_{t−1} + W_{t−1}):
-#   the previous state is missing, and U and W are the same at every step
-#   (shared across time), not one per step;
-# - the deck's table gives "hidalgo" and "los" the same index, 321; every
-#   word has its own index here;
-# - the vocabulary is the book's, sorted alphabetically, with `<unk>` for
-#   words seen fewer than `min_count` times; training windows are 10 words,
-#   as the deck's training slide says.
+# them; `decks_example` computes it with your code). Where the deck is
+# wrong, and what this lesson does instead:
+# - s_{t−1} = f(U_{t−1}·x_{t−1} + W_{t−1}) misses the previous state, and U
+#   and W are shared across time: s_t = f(U·x_t + W·s_{t−1});
+# - o_{t−1} = softmax(V_{t−1}), a softmax of weights alone, would say the
+#   same whatever the text: o_t = softmax(V·s_t), the last `Dense` layer;
+# - "hidalgo" and "los" share the index 321: here every word has its own.
+# What is done differently, and why: its one-hot codes (1000, 0100, 0001:
+# four places for three words, as a vocabulary may hold more words than it
+# shows) become an `Embedding` (a one-hot row times a matrix picks one row
+# of it; the Embedding picks it directly); the labels are indices (sparse
+# cross-entropy); the recurrent layer is an LSTM or a GRU (the plain one
+# forgets within a few steps: vanishing gradients); the vocabulary is the
+# book's, alphabetical, `<unk>` for words seen fewer than `min_count`
+# times; windows of 10 words, as the deck trains.
 
 # %%
-"""ex08 · Teaching a network to continue a text (Don Quijote, word and character level)."""
+"""ex08 · Teaching a network to continue a text (Don Quijote, word by word)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
-from workshop import data, lesson, plotting, validate
+from workshop import data, lesson, pipeline, plotting, validate
 
 UNK = "<unk>"  # the out-of-vocabulary token, always the last index
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-_NO_SPACE_BEFORE = set(",.;:!?)]»")
-_NO_SPACE_AFTER = set("¿¡([«")
+_TOKEN = re.compile(r"\w+|[^\w\s]")  # a word (accents and ñ included), or one punctuation mark
 
 
 # %% [markdown]
-# ## Text → tokens
-# The book comes with a byte-order mark and Windows line endings (CRLF):
-# clean them away, keep every accent and ñ.
+# ## Text → tokens → indices
+# Clean away the book's byte-order mark and Windows line endings (CRLF),
+# keep every accent and ñ. A vocabulary numbers the distinct tokens in
+# alphabetical order from 0; the rare ones all become `<unk>`, the last.
 
 
 # %%
@@ -66,8 +64,6 @@ def clean_text(text: str) -> str:
 
 def tokenize_words(text: str) -> list[str]:
     """Lower-case words, with every punctuation mark its own token ("niño," -> "niño", ",")."""
-    # A word (\w matches accented letters and ñ), or one character that is
-    # neither a word character nor a space.
     return _TOKEN.findall(validate.text(text, "text").lower())
 
 
@@ -78,124 +74,77 @@ def tokenize_chars(text: str) -> list[str]:
 
 def build_vocabulary(tokens, min_count: int = 1) -> dict[str, int]:
     """Distinct tokens (seen at least min_count times) sorted alphabetically -> 0, 1, ...; then UNK."""
-    if isinstance(tokens, str):
-        raise ValueError("tokens must be a list of tokens, got a str (tokenize it first)")
-    tokens = list(tokens)
-    if not tokens:
-        raise ValueError("cannot build a vocabulary from no tokens")
+    tokens = validate.tokens(tokens, "tokens", allow_empty=False)
     min_count = validate.count(min_count, "min_count")
-    # TODO: count how often each token occurs, keep those seen at least
-    # min_count times, and number them in alphabetical order from 0. The
-    # vocabulary ends with UNK, one index past the last word.
+    # TODO: which tokens are kept (how often must each occur?), and which
+    # index does each get? UNK must come last, one past the last word, even
+    # when the tokens already hold UNK.
     raise NotImplementedError("TODO: build_vocabulary()")
 
 
 def encode(tokens, vocab: dict[str, int]) -> np.ndarray:
     """Token -> index (UNK's index for tokens the vocabulary lacks)."""
-    if UNK not in vocab:
-        raise ValueError(f"the vocabulary needs the {UNK!r} token for unknown words")
-    unk = vocab[UNK]
-    return np.fromiter((vocab.get(t, unk) for t in tokens), dtype=np.int32)
+    vocab = validate.vocabulary(vocab, "vocab", needs=UNK)
+    return np.fromiter((vocab.get(t, vocab[UNK]) for t in tokens), dtype=np.int32)
 
 
 def decode(indices, vocab: dict[str, int]) -> list[str]:
     """Index -> token."""
     inverse = {i: t for t, i in vocab.items()}
-    indices = validate.array(indices, "indices", ndim=1, allow_empty=True)
-    unknown = [int(i) for i in indices if i not in inverse]
-    if unknown:
-        raise ValueError(
-            f"indices must be in the vocabulary (0..{len(vocab) - 1}), got {unknown[:5]}"
-        )
-    return [inverse[int(i)] for i in indices]
+    values = [int(i) for i in validate.array(indices, "indices", ndim=1, allow_empty=True)]
+    if not set(values) <= set(inverse):
+        raise ValueError(f"indices must be in the vocabulary (0..{len(vocab) - 1}), got {values}")
+    return [inverse[i] for i in values]
 
 
 def detokenize(tokens, level: str = "word") -> str:
     """Tokens back to readable text: no space before ',' or after '¿'."""
     if level == "char":
         return "".join(tokens)
-    out = ""
-    for token in tokens:
-        if (
-            out
-            and token not in _NO_SPACE_BEFORE
-            and out[-1] not in _NO_SPACE_AFTER
-            and out[-1] != "\n"
-        ):
-            out += " "
-        out += token
-    return out
-
-
-def _indices(indices) -> np.ndarray:
-    """A 1-D array of whole, non-negative token indices."""
-    values = validate.array(indices, "indices", ndim=1)
-    if np.any(values < 0) or np.any(values != np.round(values)):
-        raise ValueError("indices must be whole numbers >= 0 (token indices)")
-    return values.astype(np.int64)
+    return re.sub(r" (?=[,.;:!?)\]»])|(?<=[¿¡(\[«]) ", "", " ".join(tokens))
 
 
 # %% [markdown]
 # ## Windows: every run of `window` tokens, and the token right after it
+# From N indices, row i of X is indices[i : i + window] and its label
+# y[i] = indices[i + window]: N − window pairs, the last window ending one
+# token before the text does.
 
 
 # %%
 def make_windows(indices, window: int):
     """X: every run of `window` consecutive indices (sliding by one); y: the index after each run."""
-    indices = _indices(indices)
+    indices = validate.indices(indices, "indices")
     window = validate.count(window, "window")
     if window >= len(indices):
         raise ValueError(
             f"window {window} needs a text of more than {window} tokens, got {len(indices)}"
         )
-    # TODO: every run of `window` consecutive indices is one input, and the
-    # index right after the run is its label; the runs slide by one. How many
-    # runs have a label after them?
+    # TODO: the inputs X (one row per window) and the labels y. How many
+    # windows have a token after them?
     raise NotImplementedError("TODO: make_windows()")
 
 
-def windows_dataset(
-    indices, window: int, batch_size: int = 128, shuffle: bool = True, seed: int = 0
-):
-    """The same (window, next token) pairs as a tf.data pipeline, built lazily (the whole book fits)."""
-    import tensorflow as tf
-
-    indices = _indices(indices).astype(np.int32)
-    window = validate.count(window, "window")
-    batch_size = validate.count(batch_size, "batch_size")
-    if window >= len(indices):
-        raise ValueError(
-            f"window {window} needs a text of more than {window} tokens, got {len(indices)}"
-        )
-    n = len(indices) - window
-    ds = tf.data.Dataset.range(n)
-    if shuffle:
-        ds = ds.shuffle(min(n, 100_000), seed=seed, reshuffle_each_iteration=True)
-    source = tf.constant(indices)
-    ds = ds.batch(batch_size).map(
-        lambda starts: (
-            tf.gather(source, starts[:, None] + tf.range(window, dtype=tf.int64)[None, :]),
-            tf.gather(source, starts + window),
-        ),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)
+def windows_dataset(indices, window: int, batch_size: int = 128, shuffle=True, seed: int = 0):
+    """The (window, next token) pairs in batches for `fit`, on every backend."""
+    X, y = make_windows(indices, window)
+    return pipeline.to_dataset(X.astype("int32"), y.astype("int32"), batch_size, shuffle, seed)
 
 
 # %% [markdown]
 # ## Model: Embedding → LSTM or GRU → softmax over the vocabulary
-# Keras 3: no `input_length=` on Embedding; sparse labels (the index of the
-# next word), so no one-hot matrix the size of the book.
+# Each index becomes a vector (x_t); the recurrent layer reads them in
+# order, s_t = f(U·x_t + W·s_{t−1}) with one U and one W for every step
+# (an LSTM or GRU adds gates to that); the last state gives
+# o = softmax(V·s_T), one probability per word. Stacked recurrent layers
+# hand the whole sequence of states to the next (`return_sequences=True`).
+# Keras 3: no `input_length=` on Embedding; sparse labels (the index of
+# the next word), so no one-hot matrix the size of the book.
 
 
 # %%
 def build_text_model(
-    vocab_size: int,
-    embedding_dim: int = 64,
-    units: int = 128,
-    cell: str = "lstm",
-    layers: int = 1,
-    learning_rate: float = 0.001,
+    vocab_size, embedding_dim=64, units=128, cell="lstm", layers=1, learning_rate=0.001
 ):
     """Embedding → `layers` recurrent layers (LSTM or GRU) → Dense(vocab_size, softmax), Adam."""
     import keras
@@ -205,20 +154,20 @@ def build_text_model(
     embedding_dim = validate.count(embedding_dim, "embedding_dim")
     units, layers = validate.count(units, "units"), validate.count(layers, "layers")
     learning_rate = validate.positive(learning_rate, "learning_rate")
-    # TODO: a window of word indices (any length, integers) goes in; an
-    # Embedding turns each index into a vector of embedding_dim numbers;
-    # `layers` recurrent layers of `units` (LSTM or GRU, as `cell` says) read
-    # the vectors in order, every layer but the last handing its whole
-    # sequence to the next; a softmax over the vocabulary comes out. Compile
-    # it for integer labels (the index of the next word), with Adam at
-    # `learning_rate`.
+    # TODO: the model above, for windows of word indices of any length.
+    # Which layers, in which order, and what must every recurrent layer but
+    # the last hand to the next? Compile it for labels that are indices, with
+    # Adam at `learning_rate`.
     raise NotImplementedError("TODO: build_text_model()")
 
 
 # %% [markdown]
 # ## Sampling with a temperature
-# Temperature 0 always takes the most likely token; 1 samples the model's
-# distribution as it is; higher flattens it (more surprising, more errors).
+# The temperature T reshapes the model's probabilities p before drawing:
+# q_i = p_i^(1/T) / Σ_j p_j^(1/T): T = 1 samples p as it is, below 1 the
+# likely tokens get likelier, above 1 all even out, T = 0 takes the most
+# likely. Divide by the largest first, q_i ∝ (p_i / max_j p_j)^(1/T): the
+# largest term stays exactly 1 even for T = 1e-320 (p^(1/T) alone: all 0).
 
 
 # %%
@@ -228,54 +177,77 @@ def sample_next(probabilities, temperature: float, rng: np.random.Generator) -> 
     if np.any(p < 0) or p.sum() <= 0:
         raise ValueError("probabilities must be non-negative and not all zero")
     temperature = validate.number(temperature, "temperature", low=0)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(
-            f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
-        )
-    # TODO: temperature 0 takes the most likely token. Otherwise raise every
-    # probability to the power 1/T and renormalise, then draw one index with
-    # rng. Work in logs, and mind a temperature as small as 1e-320: p^(1/T)
-    # must not become 0/0.
+    rng = validate.generator(rng, "rng")
+    # TODO: the index drawn with rng from q (the formula above); at
+    # temperature 0, the most likely index. A probability of 0 must stay 0.
     raise NotImplementedError("TODO: sample_next()")
 
 
 def next_token_probabilities(model, x, vocab: dict[str, int]) -> np.ndarray:
     """The model's distribution over the next token for one window `x`, with UNK ruled out."""
-    # predict_on_batch runs the compiled graph: ~20x faster than model(x) token by token.
-    probs = np.asarray(model.predict_on_batch(np.asarray(x, dtype=np.int32)[None, :]))[0]
-    probs = probs.astype(np.float64)
+    import keras
+
+    probs = model.predict_on_batch(np.asarray(x, dtype=np.int32)[None, :])  # compiled: fast
+    probs = keras.ops.convert_to_numpy(probs)[0].astype(np.float64)
     probs[vocab[UNK]] = 0.0  # "<unk>" is not a word worth generating
     return probs / probs.sum()
 
 
-def generate(
-    model,
-    seed_text: str,
-    n: int,
-    temperature: float,
-    vocab: dict[str, int],
-    window: int,
-    level: str = "word",
-    seed: int = 0,
-) -> str:
+def generate(model, seed_text, n, temperature, vocab, window, level="word", seed=0) -> str:
     """Continue `seed_text` by `n` tokens, feeding the model its last `window` tokens each time."""
-    n = validate.integer(n, "n", low=0)
-    window = validate.count(window, "window")
+    n, window = validate.integer(n, "n", low=0), validate.count(window, "window")
     validate.one_of(level, "level", ("word", "char"))
-    if UNK not in vocab:
-        raise ValueError(f"the vocabulary needs the {UNK!r} token for unknown words")
+    vocab = validate.vocabulary(vocab, "vocab", needs=UNK)
     tokens = tokenize_words(seed_text) if level == "word" else tokenize_chars(seed_text)
     if not tokens:
         raise ValueError("seed_text must contain at least one token")
     rng = np.random.default_rng(seed)
     inverse = {i: t for t, i in vocab.items()}
-    # TODO: n times: the model reads the last `window` tokens (as indices) and
-    # gives the probabilities of the next one (next_token_probabilities never
-    # proposes UNK); sample_next picks one at this temperature, and it joins
-    # the text, so the next step reads it. Return the tokens as readable text.
+    # TODO: n times: what does the model read (which tokens, as what), which
+    # token comes next (next_token_probabilities never proposes UNK, and
+    # sample_next draws), and how does it change what the model reads next?
+    # Return the tokens as readable text.
     raise NotImplementedError("TODO: generate()")
 
 
+# %% [markdown]
+# ## The first deck's example, computed by your functions
+# The slide numbers the words, then cuts the numbers into windows of 3
+# (its "n-gram") with the word after each window as the label.
+
+
+# %%
+DECK_SENTENCE = "Un viejo hidalgo de los de lanza en astillero"
+DECK_INDICES = [5, 451, 321, 8, 321, 8, 212, 10, 85]  # the slide's; "hidalgo" and "los" share 321
+DECK_NGRAM = 3
+BOOK_OPENING = "En un lugar de la Mancha, de cuyo nombre no quiero acordarme"
+
+
+def decks_example(vocab: dict[str, int] | None = None) -> dict:
+    """The deck's words → indices → windows of 3 → the next word, with your functions."""
+    words = tokenize_words(DECK_SENTENCE)
+    indices = encode(words, build_vocabulary(words))
+    X, y = make_windows(indices, DECK_NGRAM)
+    slide_X, slide_y = make_windows(np.array(DECK_INDICES), DECK_NGRAM)
+    print(f'the first deck: "{DECK_SENTENCE} …" numbered by the slide {DECK_INDICES}, its')
+    print(f"  windows of 3 → the next word: {slide_X[:3].tolist()} → {slide_y[:3].tolist()}; by")
+    print(f"  a vocabulary of its own: {indices.tolist()}, windows {X.tolist()} → {y.tolist()}")
+    result = {"slide_windows": slide_X.tolist(), "slide_labels": slide_y.tolist()}
+    result.update(indices=indices.tolist(), windows=X.tolist(), labels=y.tolist())
+    if vocab is not None:  # the book's opening, numbered by the vocabulary the model learns
+        opening = tokenize_words(BOOK_OPENING)
+        result["opening"] = {"words": opening, "indices": encode(opening, vocab).tolist()}
+    return result
+
+
+# %% [markdown]
+# ## Run the lesson: train, measure, sample
+# The loss is the mean cross-entropy, −mean log p(next token). Its
+# exponential, the perplexity, is the number of equally likely tokens the
+# model hesitates between. The baseline: every token from its frequency.
+
+
+# %%
 def perplexity(loss: float) -> float:
     """exp(cross-entropy): the effective number of equally likely next tokens."""
     return float(np.exp(loss))
@@ -288,95 +260,6 @@ def unigram_perplexity(train_indices, valid_indices, vocab_size: int) -> float:
     return float(np.exp(-np.mean(np.log(p[np.asarray(valid_indices)]))))
 
 
-def sample_callback(vocab, window, seed_text, temperatures=(0.5, 1.0), n=20, level="word"):
-    """A Keras callback printing generated text at two temperatures after each epoch."""
-    import keras
-
-    class SampleText(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.samples = []
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            print(
-                f"\nepoch {epoch + 1}: loss {logs.get('loss', float('nan')):.3f}, "
-                f"perplexity {perplexity(logs.get('loss', float('nan'))):.1f}"
-            )
-            for t in temperatures:
-                text = generate(self.model, seed_text, n, t, vocab, window, level, seed=epoch)
-                self.samples.append((epoch + 1, t, text))
-                print(f"  T={t}: {text}")
-
-    return SampleText()
-
-
-# %% [markdown]
-# ## The first deck's example, computed by your functions
-# "Un viejo hidalgo de los de lanza en astillero …": the slide numbers the
-# words, then cuts the numbers into windows of 3 (its "n-gram") with the word
-# after each window as the label. The same with your `make_windows`, on the
-# slide's own numbers and on a vocabulary of the sentence; then the book's
-# real opening with the vocabulary the model learns.
-
-
-# %%
-DECK_SENTENCE = "Un viejo hidalgo de los de lanza en astillero"
-DECK_INDICES = [5, 451, 321, 8, 321, 8, 212, 10, 85]  # the slide's; "hidalgo" and "los" share 321
-DECK_NGRAM = 3
-BOOK_OPENING = "En un lugar de la Mancha, de cuyo nombre no quiero acordarme"
-
-
-def _pairs(words, indices) -> str:
-    return " · ".join(f"{w} {int(i)}" for w, i in zip(words, indices, strict=True))
-
-
-def _windows_text(X, y, limit: int = 3) -> str:
-    return ", ".join(
-        f"{row.tolist()} → {int(t)}" for row, t in zip(X[:limit], y[:limit], strict=True)
-    )
-
-
-def decks_example(vocab: dict[str, int] | None = None) -> dict:
-    """The deck's words → indices → windows of 3 → the next word, with your functions."""
-    words = tokenize_words(DECK_SENTENCE)
-    own = build_vocabulary(words)
-    indices = encode(words, own)
-    X, y = make_windows(indices, DECK_NGRAM)
-    slide_X, slide_y = make_windows(np.array(DECK_INDICES), DECK_NGRAM)
-    print(f'the first deck: "{DECK_SENTENCE} …"')
-    print(f"  the slide's indices: {_pairs(words, DECK_INDICES)}")
-    print("    ('hidalgo' and 'los' are both 321 there: one index per word, a slide error)")
-    print(f"  its windows of {DECK_NGRAM} → the next word: {_windows_text(slide_X, slide_y)}")
-    print(f"  a vocabulary of the sentence (alphabetical): {_pairs(words, indices)}")
-    print(f"    windows: {_windows_text(X, y, len(y))}")
-    result = {
-        "slide_windows": slide_X.tolist(),
-        "slide_labels": slide_y.tolist(),
-        "indices": indices.tolist(),
-        "windows": X.tolist(),
-        "labels": y.tolist(),
-    }
-    if vocab is not None:
-        opening = tokenize_words(BOOK_OPENING)
-        ids = encode(opening, vocab)
-        bX, by = make_windows(ids, DECK_NGRAM)
-        print(f"  the book's opening, the book's vocabulary: {_pairs(opening, ids)}")
-        unknown = float(np.mean(ids == vocab[UNK]))
-        if unknown > 0.5:
-            print(f"    (mostly {UNK}: this vocabulary is not from the book; the stand-in text?)")
-        elif unknown:
-            print(f"    ({UNK} {vocab[UNK]}: a word seen too rarely to get its own index)")
-        print(f"    first windows: {_windows_text(bX, by)}")
-        result["opening"] = {"words": opening, "indices": ids.tolist(), "windows": bX.tolist()}
-    return result
-
-
-# %% [markdown]
-# ## Run the lesson
-
-
-# %%
 @dataclass
 class Config:
     words: int = 0  # 0 = the whole book
@@ -388,28 +271,14 @@ class Config:
     epochs: int = 10
     learning_rate: float = 0.001
     batch_size: int = 128
-    char_chars: int = 200_000
-    char_epochs: int = 3
-    sample_chars: int = 200
     seed: int = 0
     out_dir: str = "outputs/ex08_rnn_text_generation"
 
 
 # Quick: a smaller vocabulary and a bolder learning rate, so that two short
 # epochs already beat the unigram baseline (the lesson's point).
-QUICK = {
-    "words": 12000,
-    "min_count": 3,
-    "window": 5,
-    "embedding_dim": 32,
-    "units": 64,
-    "epochs": 2,
-    "learning_rate": 0.01,
-    "batch_size": 32,
-    "char_chars": 3000,
-    "char_epochs": 1,
-    "sample_chars": 60,
-}
+QUICK = {"words": 12000, "min_count": 3, "window": 5, "embedding_dim": 32, "units": 64}
+QUICK.update(epochs=2, learning_rate=0.01, batch_size=32)
 
 
 def main(config: Config | None = None) -> dict:
@@ -419,92 +288,71 @@ def main(config: Config | None = None) -> dict:
     out = lesson.output_dir(config.out_dir)
     keras.utils.set_random_seed(config.seed)
     book = data.load_quijote()
-    text = clean_text(book.text)
-    words = tokenize_words(text)
+    words = tokenize_words(clean_text(book.text))
     words = words[: config.words] if config.words else words
     vocab = build_vocabulary(words, config.min_count)
     indices = encode(words, vocab)
-    split = int(0.9 * len(indices))
-    print(
-        f"{book.name}{' (STAND-IN: ' + book.source + ')' if book.standin else ''}: "
-        f"{len(words):,} words, vocabulary {len(vocab):,}"
-    )
+    print(book.title(f"{book.name}: {len(words):,} words, vocabulary {len(vocab):,}"))
     decks = decks_example(vocab)
-    seed_text = " ".join(words[: config.window])
-    model = build_text_model(
-        len(vocab),
-        config.embedding_dim,
-        config.units,
-        config.cell,
-        learning_rate=config.learning_rate,
-    )
-    sampler = sample_callback(vocab, config.window, seed_text, n=15)
-    history = model.fit(
-        windows_dataset(indices[:split], config.window, config.batch_size, seed=config.seed),
-        validation_data=windows_dataset(indices[split:], config.window, shuffle=False),
-        epochs=config.epochs,
-        callbacks=[sampler, *lesson.tensorboard(out)],
-        verbose=2,
-    )
+    window = config.window
+    seed_text = " ".join(words[:window])
+    sizes = (len(vocab), config.embedding_dim, config.units, config.cell)
+    model = build_text_model(*sizes, learning_rate=config.learning_rate)
+
+    def show(model, epoch, logs):  # after each epoch: the perplexity, text at two temperatures
+        print(f"\nepoch {epoch}: perplexity {perplexity(logs['loss']):.1f}")
+        for t in (0.5, 1.0):
+            print(f"  T={t}: {generate(model, seed_text, 15, t, vocab, window, seed=epoch)}")
+
+    split = int(0.9 * len(indices))  # train on 90 % of the text, validate on the rest
+    train = windows_dataset(indices[:split], window, config.batch_size, seed=config.seed)
+    valid = windows_dataset(indices[split:], window, 512, shuffle=False)
+    callbacks = [lesson.each_epoch(show), *lesson.tensorboard(out)]
+    fit = {"epochs": config.epochs, "callbacks": callbacks, "verbose": 2}
+    history = model.fit(train, validation_data=valid, **fit)
     logs = dict(history.history)
     logs["perplexity"] = [perplexity(v) for v in logs["loss"]]
     logs["val_perplexity"] = [perplexity(v) for v in logs["val_loss"]]
     baseline = unigram_perplexity(indices[:split], indices[split:], len(vocab))
-    lesson.save_figure(
-        plotting.history(
-            logs,
-            metrics=["loss", "perplexity"],
-            title=book.title(
-                f"word level ({config.cell.upper()}); unigram baseline perplexity {baseline:.0f}"
-            ),
-        ),
-        out,
-        "word_history",
-    )
+    title = f"word level ({config.cell.upper()}); unigram baseline perplexity {baseline:.0f}"
+    figure = plotting.history(logs, metrics=["loss", "perplexity"], title=book.title(title))
+    lesson.save_figure(figure, out, "word_history")
 
-    chars = tokenize_chars(text[: config.char_chars])
-    char_vocab = build_vocabulary(chars)
-    char_indices = encode(chars, char_vocab)
-    char_model = build_text_model(len(char_vocab), 32, config.units, "gru")
-    char_split = int(0.9 * len(char_indices))
-    char_history = char_model.fit(
-        windows_dataset(char_indices[:char_split], 40, seed=config.seed),
-        validation_data=windows_dataset(char_indices[char_split:], 40, shuffle=False),
-        epochs=config.char_epochs,
-        verbose=2,
+    samples = {f"T={t}": generate(model, seed_text, 25, t, vocab, window) for t in (0, 0.7, 1.2)}
+    lesson.write_texts(out, "samples.txt", samples)
+    metrics = {"standin": book.standin, "words": len(words), "vocabulary": len(vocab)}
+    metrics.update(val_perplexity=logs["val_perplexity"][-1], unigram_perplexity=baseline)
+    metrics.update(samples=samples, decks=decks)
+    metrics["headline"] = (
+        f"val perplexity {metrics['val_perplexity']:.0f} vs unigram {baseline:.0f}"
     )
-    char_seed = text[:40]
-    samples = {
-        t: generate(model, seed_text, 25, t, vocab, config.window, seed=config.seed)
-        for t in (0.0, 0.7, 1.2)
-    }
-    char_sample = generate(
-        char_model, char_seed, 120, 0.7, char_vocab, 40, level="char", seed=config.seed
-    )
-    (out / "samples.txt").write_text(
-        "\n\n".join(
-            [f"word level, T={t}:\n{s}" for t, s in samples.items()]
-            + [f"character level, T=0.7:\n{char_sample}"]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    for t, s in samples.items():
-        print(f"T={t}: {s}")
-    print(f"characters, T=0.7: {char_sample}")
-    metrics = {
-        "standin": book.standin,
-        "words": len(words),
-        "vocabulary": len(vocab),
-        "val_perplexity": logs["val_perplexity"][-1],
-        "unigram_perplexity": baseline,
-        "char_val_loss": char_history.history["val_loss"][-1],
-        "samples": samples,
-        "decks": decks,
-        "headline": f"val perplexity {logs['val_perplexity'][-1]:.0f} vs unigram {baseline:.0f}",
-    }
     lesson.write_metrics(out, metrics)
     return metrics
+
+
+# %% [markdown]
+# ## Questions
+# 1. The deck's sentence, "Un viejo hidalgo de los de lanza en astillero",
+#    cut into windows of 3 words with the next word as the label: how many
+#    (window, next word) pairs does it give?
+# 2. How many weights does the LSTM layer of `build_text_model(1000, 64,
+#    128)` have? How many more would it need to read windows of 20 words
+#    instead of 10? (A list of two numbers.)
+# 3. The model gives three words the probabilities 0.5, 0.3 and 0.2. At
+#    temperature 0.5, how likely is the first one to be drawn?
+# 4. After training, the validation loss is 5.0. Among how many equally
+#    likely words does the model hesitate (its perplexity)?
+#
+# To think about: the deck's o = softmax(V): what would it predict after "En
+# un lugar de la"? Why does T = 0 repeat itself, and what goes wrong at 1.2?
+
+
+# %%
+def answers() -> dict:
+    """Your answers to the questions above, keyed "q1", "q2", ..."""
+    # TODO: answer each question with a number or a short list; your own
+    # functions can compute them.
+    raise NotImplementedError("TODO: answers()")
 
 
 if __name__ == "__main__":
