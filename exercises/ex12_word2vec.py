@@ -7,33 +7,27 @@
 # end up with vectors that point alike (cosine similarity), and the book's
 # characters find each other among the nearest neighbours.
 #
-# **Your job:** fill in the six `TODO`s, then run `workshop check 12`. This
-# lesson builds on ex08 (it imports your `tokenize_words` and
-# `build_vocabulary`, it does not copy them): finish ex08 first, or run
+# **Your job:** fill in the six `TODO`s and `answers()`, then run
+# `workshop check 12`. This lesson builds on ex08 (it imports your
+# `tokenize_words` and `build_vocabulary`): finish ex08 first, or run
 # `workshop run 12 --solution` to see the whole lesson.
 #
-# Follows the deep-networks deck's word2vec section: the training samples of
+# Follows the deep-networks deck's word2vec section: the samples of
 # "Quantum physics is a fundamental theory in physics" with a window of 1,
-# and the one-hot vector of "The sun is shining" (`decks_examples`). What
-# is done differently, and why:
-# - the deck's network ends in a softmax over the whole vocabulary ("the
-#   probability for every word of being the nearby word"): for the book's
-#   ~10,000 words that is 10,000 outputs for every training pair. Here the
-#   model is skip-gram with negative sampling (Mikolov et al., 2013): it
-#   looks at a (word, context) pair and says whether the pair was seen in
-#   the text or made up by drawing a random context word: two embeddings, a
-#   dot product and a sigmoid, (1 + k)·dim multiplications per pair instead
-#   of vocabulary·dim. The word vectors are the first embedding, as the
-#   deck's "hidden layer weight matrix = word vectors";
-# - the one-hot input times a weight matrix only picks one row of it: an
+# and the one-hot vector of "The sun is shining" (`decks_examples`). What is
+# done differently, and why:
+# - the deck's network ends in a softmax over the whole vocabulary: 10,000
+#   outputs per training pair for the book. Here: skip-gram with negative
+#   sampling (Mikolov et al., 2013), a (word, context) pair seen in the text
+#   or made up? Two embeddings, a dot product, a sigmoid: (1 + k)·dim
+#   multiplications per pair instead of vocabulary·dim. The word vectors
+#   are the first embedding (the deck's "hidden layer weight matrix");
+# - a one-hot input times a weight matrix picks one row of it: an
 #   `Embedding` picks that row directly (as in ex08);
-# - the deck's vocabulary for "The sun is shining" (is, shining, sun, the)
-#   is alphabetical, as ex08's `build_vocabulary` makes it; ex08's adds
-#   `<unk>` at the end, so the one-hot vectors have one more place;
-# - the deck says similar vectors "form the basis of sentiment analysis" and
-#   that a cosine of 0 is "no similarity, a 90 degree angle": cosine
-#   similarity measures how alike two words are *used*; antonyms (good,
-#   bad) are used alike and come out close.
+# - the deck's alphabetical vocabulary (is, shining, sun, the) is ex08's,
+#   which adds `<unk>` at the end: the one-hot vectors have one more place;
+# - similar vectors, "the basis of sentiment analysis" says the deck: they
+#   are words *used* alike, and antonyms (good, bad) are used alike.
 
 # %%
 """ex12 · word2vec: skip-gram pairs, negative sampling, nearest words, the projector."""
@@ -46,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop import data, gpu, lesson, plotting, validate
+from workshop import data, lesson, plotting, validate
 from workshop.repro import seed_everything
 
 QUANTUM = "Quantum physics is a fundamental theory in physics"
@@ -58,65 +52,42 @@ def ex08():
     return lesson.sibling("ex08_rnn_text_generation")
 
 
-def _tokens(tokens) -> list[str]:
-    if isinstance(tokens, str):
-        raise ValueError("tokens must be a list of words, got a str (split or tokenize it first)")
-    if tokens is None or not hasattr(tokens, "__iter__"):
-        raise ValueError(f"tokens must be a list of words, got {type(tokens).__name__}")
-    tokens = list(tokens)
-    for t in tokens:
-        if not isinstance(t, str):
-            raise ValueError(f"tokens must be words (str), got {t!r} ({type(t).__name__})")
-    return tokens
-
-
 # %% [markdown]
 # ## Training samples: skip-gram and CBOW
-# Skip-gram predicts the context from the word: for each word of the text,
-# in order, one (word, context word) pair per neighbour within `window`
-# places, the nearest first, the left one before the right one at the same
-# distance. The deck lists "quantum physics is a…" with window 1 as
-# (quantum, physics), (physics, quantum), (physics, is), (is, physics),
-# (is, a), … CBOW ("continuous bag of words") goes the other way: the
-# context words together predict the word in the middle.
+# Skip-gram predicts the context from the word: for each word, in order, one
+# (word, context word) pair per neighbour within `window` places, nearest
+# first, left before right at the same distance: the deck's (quantum,
+# physics), (physics, quantum), (physics, is), (is, physics), … CBOW goes the
+# other way: the context words together, in the text's order, predict the
+# word in the middle. Words near the ends have fewer neighbours.
 
 
 # %%
 def skipgram_pairs(tokens, window: int) -> list[tuple[str, str]]:
-    """[(center, context), …] for every position in order; contexts nearest first, left before
-    right at the same distance; words near the ends have fewer contexts."""
-    tokens = _tokens(tokens)
+    """[(center, context), …] for every position in order, contexts nearest first, left first."""
+    tokens = validate.tokens(tokens, "tokens")
     window = validate.count(window, "window")
-    # TODO: for each position i (in order), for each distance d from 1 to
-    # window: the word d places to the left (if there is one), then the word
-    # d places to the right (if there is one), each as a pair
-    # (tokens[i], that word). Return the list of pairs.
+    # TODO: the pairs of every position, in the order the deck lists them.
+    # Which neighbours does position i have, and in which order?
     raise NotImplementedError("TODO: skipgram_pairs()")
 
 
 def cbow_examples(tokens, window: int) -> list[tuple[list[str], str]]:
     """[(context words in the text's order, the word they surround), …], one per position."""
-    tokens = _tokens(tokens)
+    tokens = validate.tokens(tokens, "tokens")
     window = validate.count(window, "window")
-    # TODO: for each position i: the up to `window` words before it and the
-    # up to `window` words after it, in the order they appear in the text, as
-    # one list, paired with tokens[i]: (context, tokens[i]).
+    # TODO: one example per position: which words surround it (at most
+    # `window` on each side, in the text's order), and which word do they
+    # predict?
     raise NotImplementedError("TODO: cbow_examples()")
 
 
 def one_hot(word: str, vocab: dict) -> np.ndarray:
-    """A float vector of len(vocab) with a 1 at the word's index; a word the vocabulary lacks
-    gets `<unk>`'s place when there is one, and is refused otherwise."""
-    word = validate.text(word, "word")
-    if not isinstance(vocab, dict) or not vocab:
-        raise ValueError(f"vocab must be a non-empty dict of word -> index, got {vocab!r}")
+    """len(vocab) floats, a 1 at the word's index (at `<unk>`'s for a word the vocab lacks)."""
+    word, vocab = validate.text(word, "word"), validate.vocabulary(vocab, "vocab")
     if word not in vocab and "<unk>" not in vocab:
-        raise ValueError(
-            f"{word!r} is not in the vocabulary (it has {len(vocab)} words, no '<unk>')"
-        )
-    # TODO: a float vector of zeros, one place per word of the vocabulary,
-    # with a 1 at the word's index (the index of '<unk>' for a word the
-    # vocabulary does not have).
+        raise ValueError(f"{word!r} is not in the vocabulary ({len(vocab)} words, no '<unk>')")
+    # TODO: the one-hot vector of the word: how long is it, and where is its 1?
     raise NotImplementedError("TODO: one_hot()")
 
 
@@ -124,72 +95,54 @@ def decks_examples() -> dict:
     """The deck's samples with your functions: skip-gram and CBOW with window 1, one-hot 'sun'."""
     words = ex08().tokenize_words(QUANTUM)
     vocab = ex08().build_vocabulary(ex08().tokenize_words(SUN))
-    return {
-        "skipgram": skipgram_pairs(words, 1),
-        "cbow": cbow_examples(words, 1),
-        "vocabulary": vocab,
-        "sun": one_hot("sun", vocab),
-    }
+    samples = {"skipgram": skipgram_pairs(words, 1), "cbow": cbow_examples(words, 1)}
+    return {**samples, "vocabulary": vocab, "sun": one_hot("sun", vocab)}
 
 
 # %% [markdown]
 # ## The model: skip-gram with negative sampling
 # Two tables of vectors, one for words as the center (`target_embedding`:
-# the word vectors we keep) and one for words as context
-# (`context_embedding`). For a pair, the model's score is the dot product of
-# the two vectors, squashed by a sigmoid: "how likely is this pair to come
+# the word vectors we keep), one as context (`context_embedding`). For a
+# pair (c, o) the model gives
+# σ(t_c · u_o) = 1 / (1 + exp(−t_c · u_o)), "how likely is this pair to come
 # from the text". Training shows it each real pair (label 1) and k made-up
 # pairs with the same center and a random context word (label 0), drawn in
-# proportion to count^0.75 as Mikolov et al. do.
+# proportion to count^0.75 as Mikolov et al. do. The loss is the binary
+# cross-entropy; Adam with a learning rate of 0.01 (embeddings see few
+# updates each: a bolder rate than Keras's 0.001 learns in fewer epochs).
 
 
 # %%
 def build_skipgram_model(vocab_size: int, dim: int = 64):
-    """Inputs: center and context indices (batch,); output: sigmoid(target_vector ·
-    context_vector) (batch, 1). Layers named 'target_embedding' and 'context_embedding';
-    compiled with Adam(learning_rate=0.01) (embeddings see few updates each: a bolder rate
-    than Keras's 0.001 learns in fewer epochs) and binary cross-entropy."""
+    """[center, context] indices (batch,) -> sigmoid(target vector · context vector) (batch, 1)."""
     import keras
 
     vocab_size = validate.count(vocab_size, "vocab_size")
     dim = validate.count(dim, "dim")
     center = keras.Input(shape=(), dtype="int32", name="center")
     context = keras.Input(shape=(), dtype="int32", name="context")
-    # TODO: an Embedding(vocab_size, dim, name="target_embedding") applied
-    # to `center`, another, name="context_embedding", applied to `context`;
-    # keras.layers.Dot(axes=1) of the two vectors, then a sigmoid
-    # (keras.layers.Activation("sigmoid")). Make keras.Model(inputs=[center,
-    # context], outputs=...), compile it with
-    # optimizer=keras.optimizers.Adam(learning_rate=0.01),
-    # loss="binary_crossentropy" and metrics=["accuracy"]; return it.
+    # TODO: the model above, from [center, context] to one probability per
+    # pair: which layers (with those names), how are the two vectors
+    # combined, and how is it compiled?
     raise NotImplementedError("TODO: build_skipgram_model()")
 
 
 def pair_indices(indices, window: int) -> tuple[np.ndarray, np.ndarray]:
     """skipgram_pairs on a long array of word indices, fast: (centers, contexts)."""
-    indices = np.asarray(indices)
-    window = validate.count(window, "window")
-    centers, contexts = [], []
-    n = len(indices)
-    for d in range(1, window + 1):
-        if d >= n:
-            break
+    indices, window = np.asarray(indices), validate.count(window, "window")
+    n, centers, contexts = len(indices), [np.zeros(0, int)], [np.zeros(0, int)]
+    for d in range(1, min(window, n - 1) + 1):
         centers += [indices[d:], indices[: n - d]]  # the word d places to the left
         contexts += [indices[: n - d], indices[d:]]  # … and to the right
-    if not centers:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
     return np.concatenate(centers).astype(np.int32), np.concatenate(contexts).astype(np.int32)
 
 
 def training_pairs(indices, vocab_size: int, window: int = 2, negatives: int = 4, seed: int = 0):
-    """(centers, contexts, labels), shuffled: each real pair (label 1) and `negatives` pairs
-    with a random context (label 0), drawn with probability ∝ count^0.75."""
+    """(centers, contexts, labels), shuffled: each real pair (1), `negatives` made-up ones (0)."""
     rng = np.random.default_rng(seed)
     centers, contexts = pair_indices(indices, window)
-    counts = np.bincount(np.asarray(indices), minlength=vocab_size).astype(float)
-    p = counts**0.75
-    p /= p.sum()
-    fake = rng.choice(vocab_size, size=len(centers) * negatives, p=p).astype(np.int32)
+    p = np.bincount(np.asarray(indices), minlength=vocab_size).astype(float) ** 0.75
+    fake = rng.choice(vocab_size, size=len(centers) * negatives, p=p / p.sum()).astype(np.int32)
     all_centers = np.concatenate([centers, np.repeat(centers, negatives)])
     all_contexts = np.concatenate([contexts, fake])
     labels = np.concatenate([np.ones(len(centers)), np.zeros(len(fake))]).astype("float32")
@@ -198,84 +151,63 @@ def training_pairs(indices, vocab_size: int, window: int = 2, negatives: int = 4
 
 
 def subsample(indices, threshold: float = 1e-4, seed: int = 0) -> np.ndarray:
-    """Drop some occurrences of very frequent words ('de', 'que', ','), Mikolov's rule: a word
-    of frequency f is kept with probability √(threshold/f) + threshold/f."""
+    """Thin out frequent words ('de', ','): frequency f is kept with √(threshold/f) + threshold/f."""
     indices = np.asarray(indices)
-    freq = np.bincount(indices) / len(indices)
-    f = freq[indices]
+    f = (np.bincount(indices) / len(indices))[indices]
     keep = np.sqrt(threshold / f) + threshold / f
     return indices[np.random.default_rng(seed).random(len(indices)) < keep]
 
 
 # %% [markdown]
 # ## Which words are alike?
-# Cosine similarity is the cosine of the angle between two vectors: 1 for
-# the same direction, 0 at right angles, −1 for opposite ones; their length
-# (how frequent a word is, mostly) does not count.
+# Cosine similarity is the cosine of the angle between two vectors,
+# cos(a, b) = a·b / (‖a‖·‖b‖): 1 for the same direction, 0 at right
+# angles, −1 for opposite ones; their length (how frequent a word is,
+# mostly) does not count.
 
 
 # %%
 def cosine_similarity(a, b) -> float:
     """a·b / (‖a‖·‖b‖) as a float; a zero vector has no direction and is refused."""
-    a = validate.array(a, "a", ndim=1)
-    b = validate.array(b, "b", ndim=1)
-    if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same length, got {len(a)} and {len(b)}")
+    a, b = validate.array(a, "a", ndim=1), validate.array(b, "b", ndim=1)
+    validate.same_length(a, b, "a and b")
     if not np.any(a) or not np.any(b):
         raise ValueError("cosine similarity of a zero vector is undefined (it has no direction)")
-    # TODO: the dot product of a and b divided by the product of their
-    # lengths (np.linalg.norm), as a Python float.
+    # TODO: the cosine of the angle between a and b (the formula above), as
+    # a Python float.
     raise NotImplementedError("TODO: cosine_similarity()")
 
 
 def nearest(word: str, embeddings, vocab: dict, k: int = 5) -> list[tuple[str, float]]:
-    """The k words whose vectors have the highest cosine similarity with `word`'s, most similar
-    first, as (word, similarity); the word itself is left out. embeddings: (len(vocab), dim)."""
-    word = validate.text(word, "word")
+    """The k other words of highest cosine similarity with `word`, as [(word, similarity), …]."""
+    word, k = validate.text(word, "word"), validate.count(k, "k")
     embeddings = validate.array(embeddings, "embeddings", ndim=2)
-    k = validate.count(k, "k")
-    if word not in vocab:
+    if word not in validate.vocabulary(vocab, "vocab"):
         raise ValueError(f"{word!r} is not in the vocabulary ({len(vocab)} words)")
     if len(embeddings) != len(vocab):
-        raise ValueError(
-            f"embeddings must have one row per word of the vocabulary ({len(vocab)}), "
-            f"got {len(embeddings)}"
-        )
-    # TODO: the cosine similarity of the word's vector (embeddings[vocab[word]])
-    # with every row at once: divide every row by its length (rows of length
-    # 0 stay 0), then one matrix-vector product. Sort from the most similar,
-    # leave the word itself out, and return the first k as (word, float)
-    # pairs (an index → word dict helps).
+        raise ValueError(f"embeddings need a row per word ({len(vocab)}), got {len(embeddings)}")
+    # TODO: the cosine similarity of the word's vector with every row at once
+    # (a row of length 0 has similarity 0), then the k most similar words
+    # other than the word itself, most similar first, as (word, float) pairs.
     raise NotImplementedError("TODO: nearest()")
 
 
 # %% [markdown]
 # ## Looking at 10,000 vectors
-# Two pictures: the most frequent words projected on the two directions in
-# which their vectors vary most (PCA, with NumPy's SVD), and the files the
-# TensorFlow Embedding Projector reads (https://projector.tensorflow.org,
-# "Load": vectors.tsv, then metadata.tsv), where you can search a word and
-# see its neighbours in 3-D.
+# The most frequent words projected on the two directions in which their
+# vectors vary most (PCA, with NumPy's SVD), and the files the TensorFlow
+# Embedding Projector reads (https://projector.tensorflow.org, "Load":
+# vectors.tsv, then metadata.tsv), where you can search a word and see its
+# neighbours in 3-D.
 
 
 # %%
 def export_projector(embeddings, vocab: dict, folder) -> tuple[Path, Path]:
-    """Write folder/vectors.tsv (a row of tab-separated numbers per word, in index order) and
-    folder/metadata.tsv (the words, one per line, same order)."""
+    """folder/vectors.tsv (a row per word, in index order) and folder/metadata.tsv (the words)."""
     embeddings = validate.array(embeddings, "embeddings", ndim=2)
     if len(embeddings) != len(vocab):
         raise ValueError(f"{len(embeddings)} vectors for {len(vocab)} words")
-    words = sorted(vocab, key=vocab.get)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    vectors = folder / "vectors.tsv"
-    metadata = folder / "metadata.tsv"
-    vectors.write_text(
-        "".join("\t".join(f"{v:.6g}" for v in row) + "\n" for row in embeddings), encoding="utf-8"
-    )
-    clean = [w.replace("\t", " ").replace("\n", " ") or " " for w in words]
-    metadata.write_text("".join(w + "\n" for w in clean), encoding="utf-8")
-    return vectors, metadata
+    return lesson.write_projector(folder, embeddings, sorted(vocab, key=vocab.get))
 
 
 def pca_2d(vectors) -> np.ndarray:
@@ -325,25 +257,19 @@ class Trained:
 
 def train_word2vec(tokens, config: Config) -> Trained:
     """The book's words through your model: vocabulary, pairs, training, the word vectors."""
-    tf = gpu._tf()
     vocab = ex08().build_vocabulary(tokens, min_count=config.min_count)
     indices = ex08().encode(tokens, vocab)
     kept = subsample(indices, seed=config.seed)
-    centers, contexts, labels = training_pairs(
-        kept, len(vocab), window=config.window, negatives=config.negatives, seed=config.seed
-    )
-    dataset = tf.data.Dataset.from_tensor_slices(((centers, contexts), labels))
-    dataset = dataset.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+    sizes = (len(vocab), config.window, config.negatives)
+    centers, contexts, labels = training_pairs(kept, *sizes, seed=config.seed)
     seed_everything(config.seed)
     model = build_skipgram_model(len(vocab), config.dim)
-    history = model.fit(dataset, epochs=config.epochs, verbose=0)
-    return Trained(
-        embeddings=np.asarray(model.get_layer("target_embedding").get_weights()[0]),
-        vocab=vocab,
-        history=history,
-        pairs=len(labels),
-        counts=np.bincount(indices, minlength=len(vocab)),
-    )
+    pairs = [centers, contexts]  # arrays, already shuffled: the same on every backend
+    fit = {"batch_size": config.batch_size, "epochs": config.epochs, "shuffle": False}
+    history = model.fit(pairs, labels, verbose=0, **fit)
+    embeddings = model.get_layer("target_embedding").get_weights()[0]
+    counts = np.bincount(indices, minlength=len(vocab))
+    return Trained(np.asarray(embeddings), vocab, history, len(labels), counts)
 
 
 def neighbour_table(words, embeddings, vocab: dict, k: int = 6) -> dict:
@@ -355,75 +281,70 @@ def main(config: Config | None = None) -> dict:
     config = config or Config()
     out = lesson.output_dir(config.out_dir)
     seed_everything(config.seed)
-
     deck = decks_examples()
     print("skip-gram, window 1:", ", ".join(f"[{c},{x}]" for c, x in deck["skipgram"][:7]), "…")
     print("CBOW, window 1:", "; ".join(f"{ctx} → {w}" for ctx, w in deck["cbow"][:3]), "…")
     print(f"one-hot 'sun' in {deck['vocabulary']}: {deck['sun'].astype(int).tolist()}")
 
     book = data.load_quijote()
-    tokens = book_words(book.text)
-    if config.limit:
-        tokens = tokens[: config.limit]
+    tokens = book_words(book.text)[: config.limit or None]
     start = time.perf_counter()
     trained = train_word2vec(tokens, config)
     seconds = time.perf_counter() - start
-    embeddings, vocab, history = trained.embeddings, trained.vocab, trained.history
+    embeddings, vocab, loss = trained.embeddings, trained.vocab, trained.history.history["loss"]
+    print(book.title(f"{book.name}: {len(tokens):,} words, vocabulary {len(vocab):,}"))
     print(
-        f"{book.title('Don Quijote')}: {len(tokens):,} words, vocabulary {len(vocab):,} "
-        f"(min_count {config.min_count}); {trained.pairs:,} training pairs, {config.epochs} "
-        f"epochs in {seconds:.0f} s, loss {history.history['loss'][-1]:.3f}"
+        f"  {trained.pairs:,} pairs, {config.epochs} epochs: {seconds:.0f} s, loss {loss[-1]:.3f}"
     )
-
     wanted = [w.strip() for w in (STANDIN_WORDS if book.standin else config.words).split(",")]
     neighbours = neighbour_table(wanted, embeddings, vocab)
-    queries = list(neighbours)
-    if len(queries) < len(wanted):
-        print(f"  (not in this vocabulary: {', '.join(w for w in wanted if w not in vocab)})")
     for q, near in neighbours.items():
         print(f"  nearest to {q!r}: " + ", ".join(f"{w} {s:.2f}" for w, s in near))
+    print(f"  (not in this vocabulary: {[w for w in wanted if w not in vocab]})")
 
     words = {i: w for w, i in vocab.items()}
-    frequent = [i for i in np.argsort(-trained.counts) if any(ch.isalpha() for ch in words[i])]
-    frequent = frequent[:300]
-    xy = pca_2d(embeddings[frequent])
-    fig, ax = plotting.subplots(1, 1, size=(10, 8))
-    ax = ax[0, 0]
-    ax.scatter(xy[:, 0], xy[:, 1], s=6, color="lightgray")
-    shown = set(frequent[:60]) | {vocab[q] for q in queries}
-    for (x, y), i in zip(xy, frequent, strict=True):
-        if i in shown:
-            color = "tab:red" if words[i] in queries else "black"
-            ax.annotate(words[i], (x, y), fontsize=8, color=color)
-    ax.set(
-        xlabel="first principal direction",
-        ylabel="second principal direction",
-        title=book.title(f"the {len(frequent)} most frequent words' vectors, projected to 2-D"),
-    )
-    lesson.save_figure(fig, out, "projection")
+    frequent = [i for i in np.argsort(-trained.counts) if any(c.isalpha() for c in words[i])]
+    frequent = [words[i] for i in frequent[:300]]
+    title = book.title(f"the {len(frequent)} most frequent words' vectors, projected to 2-D")
+    xy = pca_2d(embeddings[[vocab[w] for w in frequent]])
+    figure = plotting.word_map(xy, frequent, highlight=list(neighbours), title=title)
+    lesson.save_figure(figure, out, "projection")
     vectors, metadata = export_projector(embeddings, vocab, out / "projector")
     print(f"  Embedding Projector files: {vectors} and {metadata}")
 
-    first = queries[0] if queries else None
-    metrics = {
-        "standin": book.standin,
-        "vocabulary": len(vocab),
-        "tokens": len(tokens),
-        "pairs": trained.pairs,
-        "loss": history.history["loss"],
-        "seconds": seconds,
-        "neighbours": {q: [[w, s] for w, s in n] for q, n in neighbours.items()},
-        "deck_skipgram": [list(p) for p in deck["skipgram"][:7]],
-        "headline": f"{len(vocab):,} word vectors of {config.dim}; "
-        + (
-            f"nearest to {first!r}: {', '.join(w for w, _ in neighbours[first][:3])}"
-            if first
-            else "no query word in the vocabulary"
-        )
-        + (" (stand-in text)" if book.standin else ""),
-    }
+    first = next(iter(neighbours), None)
+    near = f"nearest to {first!r}: {[w for w, _ in neighbours[first][:3]]}" if first else ""
+    metrics = {"standin": book.standin, "vocabulary": len(vocab), "tokens": len(tokens)}
+    metrics.update(pairs=trained.pairs, loss=loss, seconds=seconds)
+    metrics["neighbours"] = {q: [[w, s] for w, s in n] for q, n in neighbours.items()}
+    metrics["deck_skipgram"] = [list(p) for p in deck["skipgram"][:7]]
+    metrics["headline"] = book.title(f"{len(vocab):,} word vectors of {config.dim}; {near}")
     lesson.write_metrics(out, metrics)
     return metrics
+
+
+# %% [markdown]
+# ## Questions
+# 1. How many skip-gram pairs does the deck's sentence, "Quantum physics is
+#    a fundamental theory in physics", give with a window of 2?
+# 2. What is the cosine similarity of the one-hot vectors of "sun" and
+#    "shining" (or of any two different words)?
+# 3. `subsample` with threshold 1e-4: what share of its occurrences does a
+#    word keep that makes 1 % of the text ("de", say)?
+# 4. Negative samples are drawn in proportion to count^0.75. A word seen 100
+#    times against a word seen once: how many times more often is the first
+#    drawn?
+#
+# To think about: what do trained vectors tell that one-hot vectors cannot?
+# Look for a word's antonym among its nearest words: is it there, and why?
+
+
+# %%
+def answers() -> dict:
+    """Your answers to the questions above, keyed "q1", "q2", ..."""
+    # TODO: answer each question with a number; your own functions can
+    # compute them.
+    raise NotImplementedError("TODO: answers()")
 
 
 if __name__ == "__main__":

@@ -281,51 +281,6 @@ def test_only_the_lessons_the_catalog_lists_are_placed_beside_a_graded_file(tmp_
     assert read_siblings(ex09, private) == {"ex04_fashion_mnist_callbacks": "X = 4\n"}
 
 
-def test_ex12_rejects_bad_input_and_gives_the_decks_samples(tmp_path):
-    ex12 = load_lesson("ex12_word2vec", "solutions")
-    for bad, message in [
-        (lambda: ex12.skipgram_pairs("quantum physics", 1), "str"),
-        (lambda: ex12.skipgram_pairs(["a", 3], 1), "words"),
-        (lambda: ex12.skipgram_pairs(["a", "b"], 0), "window"),
-        (lambda: ex12.cbow_examples(None, 1), "list of words"),
-        (lambda: ex12.one_hot("sun", {}), "non-empty"),
-        (lambda: ex12.one_hot("moon", {"sun": 0}), "not in the vocabulary"),
-        (lambda: ex12.cosine_similarity([1, 2], [1, 2, 3]), "same length"),
-        (lambda: ex12.cosine_similarity([0, 0], [1, 2]), "zero vector"),
-        (lambda: ex12.cosine_similarity([np.nan, 1], [1, 2]), "NaN"),
-        (lambda: ex12.nearest("moon", np.ones((1, 2)), {"sun": 0}), "not in the vocabulary"),
-        (lambda: ex12.nearest("sun", np.ones((2, 2)), {"sun": 0}), "one row per word"),
-        (lambda: ex12.export_projector(np.ones((2, 2)), {"a": 0}, tmp_path), "2 vectors"),
-    ]:
-        with pytest.raises(ValueError, match=message):
-            bad()
-    assert ex12.skipgram_pairs([], 2) == [] and ex12.skipgram_pairs(["solo"], 2) == []
-    deck = ex12.decks_examples()
-    assert deck["skipgram"][:7] == [
-        ("quantum", "physics"),
-        ("physics", "quantum"),
-        ("physics", "is"),
-        ("is", "physics"),
-        ("is", "a"),
-        ("a", "is"),
-        ("a", "fundamental"),
-    ]
-    assert list(deck["vocabulary"])[:4] == ["is", "shining", "sun", "the"]  # the deck's order
-    assert deck["sun"].tolist() == [0, 0, 1, 0, 0]
-    # pair_indices is skipgram_pairs on indices (the same pairs, another order)
-    idx = [3, 1, 4, 1, 5, 9, 2]
-    fast = sorted(zip(*(a.tolist() for a in ex12.pair_indices(idx, 2)), strict=True))
-    slow = sorted((int(c), int(x)) for c, x in ex12.skipgram_pairs([str(i) for i in idx], 2))
-    assert fast == slow
-    vocab = {"uno": 0, "dos\tdos": 1, "<unk>": 2}
-    vectors, metadata = ex12.export_projector(np.arange(6.0).reshape(3, 2), vocab, tmp_path / "p")
-    assert metadata.read_text(encoding="utf-8").splitlines() == ["uno", "dos dos", "<unk>"]
-    rows = [list(map(float, line.split("\t"))) for line in vectors.read_text().splitlines()]
-    assert rows == [[0, 1], [2, 3], [4, 5]]
-    centers, contexts, labels = ex12.training_pairs(np.array(idx), 10, window=1, negatives=3)
-    assert len(labels) == 4 * 12 and labels.sum() == 12  # 12 real pairs, 3 made up for each
-
-
 def test_demo_runs_lessons_side_by_side_in_reusable_runners(tmp_path):
     """Two runners: the first two lessons overlap in time; a lesson that reads stdin gets nothing
     (the requests are not its to read); a lesson that raises, one that kills its runner and one
