@@ -322,7 +322,7 @@ def train_by_hand(lesson, model, optimizer, settings, loss, x, y, steps):
     loss_fn = {"cce": keras.losses.CategoricalCrossentropy, "mse": keras.losses.MeanSquaredError}
     fn = loss_fn[loss]()
     losses = [lesson.train_step(model, opt, fn, x, y) for _ in range(steps)]
-    return {"losses": losses, "weights": model.get_weights()}
+    return {"losses": losses, "weights": model.get_weights(), "compiled": bool(model.compiled)}
 
 
 def _net(rng, n_in, hidden, n_out, softmax):
@@ -370,6 +370,10 @@ def test_train_step_equals_train_on_batch(lesson, rng):
         want = [float(np.ravel(twin.train_on_batch(x, y))[0]) for _ in range(steps)]
         got = train_by_hand(lesson, model, optimizer, settings, loss, x, y, steps)
         where = f"{steps} steps of {optimizer}({settings}) with {loss} on a batch of {batch}"
+        assert got["compiled"] is False, (
+            "train_step compiled the model: write the step itself (the loss, the backend's "
+            "gradients, optimizer.apply_gradients), not compile + train_on_batch or fit"
+        )
         expect.close(
             [expect.number(v, "train_step's return value") for v in got["losses"]],
             want,
