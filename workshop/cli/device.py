@@ -106,7 +106,7 @@ def _backend_rows(add) -> None:
         add("GPU", bool(gpus), f"{len(gpus)} found" if gpus else "none: the CPU will do", False)
     except Exception as exc:  # report, never crash the check
         add("Keras backend", False, f"{name}: {type(exc).__name__}: {exc}")
-    others = [b for b in backend.NAMES if b != name]
+    others = [b for b in backend.NAMES if b not in (name, "tensorflow")]
     add(
         "other backends",
         True,
@@ -116,7 +116,11 @@ def _backend_rows(add) -> None:
         ),
         False,
     )
-    if name != "tensorflow" and not backend.installed("tensorflow"):
+    if name == "tensorflow":
+        add("TensorFlow", True, f"{backend.version('tensorflow')}, the backend")
+    elif backend.installed("tensorflow"):
+        add("TensorFlow", True, f"{backend.version('tensorflow')}, for tf.distribute, TFDS, logs")
+    else:
         add(
             "TensorFlow",
             False,
