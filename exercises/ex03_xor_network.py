@@ -5,20 +5,18 @@
 # the activations, the losses, the forward pass and backpropagation in NumPy,
 # then let Keras do the same in a few lines.
 #
-# **Your job:** fill in the six `TODO`s, then run `workshop check 3`.
+# **Your job:** fill in the six `TODO`s and answer the questions at the end,
+# then run `workshop check 3`.
 #
 # Replaces the workshop deck's `2-Layer_Sigmoid_XOR.ipynb`; the activation
-# table is the activation deck's, the cross-entropy and chain-rule examples
-# are the first deck's and the workshop deck's. Changes from the course, and
-# why:
-# - the Keras network here is the same network as the NumPy one (2-2-1
-#   sigmoids, mean squared error, plain gradient descent with the same
-#   learning rate, started from the same weights): it ends with the same
-#   weights, which shows what `fit` does. (An earlier version used 4 hidden
-#   units, Adam and binary cross-entropy: quicker, but a different network.)
-# - the activation deck's cross-entropy feeds softmax outputs into the binary
-#   formula; here `cross_entropy` is −Σ p·ln q and `binary_cross_entropy` is
-#   the two-class case of it (see docs/instructor-notes.md).
+# table is the activation deck's, the worked examples the first deck's and the
+# workshop deck's. Changes from the course, and why:
+# - the Keras network is the NumPy one (2-2-1 sigmoids, mean squared error,
+#   plain gradient descent, the same start): it ends with the same weights,
+#   which shows what `fit` does;
+# - the activation deck feeds softmax outputs into the binary cross-entropy;
+#   here `cross_entropy` is −Σ p·ln q and `binary_cross_entropy` its
+#   two-class case (see docs/instructor-notes.md).
 
 # %%
 """ex03 · Two layers of sigmoids learn XOR: backpropagation by hand."""
@@ -38,21 +36,20 @@ EPS = 1e-12  # keeps log() away from 0
 
 
 # %% [markdown]
-# ## The activation zoo (each with its derivative right next to it)
+# ## The activation zoo, each derivative right next to its function
+# σ(x) = 1 / (1 + e^−x) squashes any number into (0, 1); its slope is
+# σ'(x) = σ(x)·(1 − σ(x)). In floating point e^−x overflows for x = −1000, but
+# for x < 0 the same number is e^x / (1 + e^x) (multiply above and below by
+# e^x), where only e^(negative) is ever computed.
 
 
 # %%
-def _values(x) -> np.ndarray:
-    return validate.array(x, "x", allow_empty=True)  # numbers only: no NaN, no text
-
-
 def sigmoid(x):
     """1 / (1 + e^-x), without overflow for large |x|."""
-    x = _values(x)
-    # TODO: the logistic function, numerically safe. For x = -1000, e^-x
-    # overflows: rewrite the formula for negative x so that only e^(negative)
-    # is ever computed (or clip x to [-500, 500] first, where the result is
-    # already 0 or 1 to double precision).
+    x = validate.array(x, "x", allow_empty=True)  # numbers only: no NaN, no text
+    # TODO: σ(x) for every entry, same shape as x, finite everywhere: x = -1000
+    # must give 0 and x = 1000 must give 1, with no overflow warning. Which form
+    # of the formula is safe for x >= 0, and which one for x < 0?
     raise NotImplementedError("TODO: sigmoid()")
 
 
@@ -62,172 +59,97 @@ def sigmoid_prime(x):
     return s * (1 - s)
 
 
-def identity(x):
-    return _values(x)
+def _leaky(slope):
+    """(f, f') of a leaky ReLU: x where x > 0, else alpha·x."""
+    return (
+        lambda x, alpha=slope: np.where(x > 0, x, alpha * x),
+        lambda x, alpha=slope: np.where(x > 0, 1.0, alpha),
+    )
 
 
-def identity_prime(x):
-    return np.ones_like(_values(x))
-
-
-def tanh(x):
-    """Hyperbolic tangent."""
-    return np.tanh(_values(x))
-
-
-def tanh_prime(x):
-    """1 − tanh²(x)."""
-    return 1 - np.tanh(_values(x)) ** 2
-
-
-def arctan(x):
-    return np.arctan(_values(x))
-
-
-def arctan_prime(x):
-    """1 / (x² + 1)."""
-    return 1 / (_values(x) ** 2 + 1)
-
-
-def relu(x):
-    """max(0, x)."""
-    return np.maximum(0.0, _values(x))
-
-
-def relu_prime(x):
-    """1 where x > 0, else 0 (0 at x = 0, as Keras does)."""
-    return (_values(x) > 0).astype(float)
-
-
-def leaky_relu(x, alpha=0.01):
-    """x where x > 0, else alpha·x."""
-    x = _values(x)
-    return np.where(x > 0, x, validate.number(alpha, "alpha") * x)
-
-
-def leaky_relu_prime(x, alpha=0.01):
-    """1 where x > 0, else alpha."""
-    return np.where(_values(x) > 0, 1.0, validate.number(alpha, "alpha"))
-
-
-def prelu(x, alpha=0.25):
-    """Parametric ReLU: leaky ReLU whose slope alpha is learned (here: given)."""
-    return leaky_relu(x, alpha)
-
-
-def prelu_prime(x, alpha=0.25):
-    return leaky_relu_prime(x, alpha)
-
-
-def elu(x, alpha=1.0):
-    """x where x > 0, else alpha·(e^x − 1) (np.expm1: accurate near 0, no overflow)."""
-    x = _values(x)
-    return np.where(x > 0, x, validate.number(alpha, "alpha") * np.expm1(np.minimum(x, 0)))
-
-
-def elu_prime(x, alpha=1.0):
-    """1 where x > 0, else alpha·e^x."""
-    x = _values(x)
-    return np.where(x > 0, 1.0, validate.number(alpha, "alpha") * np.exp(np.minimum(x, 0)))
-
-
-def softplus(x):
-    """ln(1 + e^x), without overflow (np.logaddexp(0, x) = ln(e^0 + e^x))."""
-    return np.logaddexp(0.0, _values(x))
-
-
-def softplus_prime(x):
-    """The derivative of softplus is the sigmoid."""
-    return sigmoid(x)
-
-
-def _pieces(w, b):
-    w, b = validate.array(w, "w", ndim=1), validate.array(b, "b", ndim=1)
-    validate.same_length(w, b, "w and b")
-    return w, b
-
-
-def maxout(x, w=(1.0, -0.5), b=(0.0, 0.0)):
-    """max over k of (w_k·x + b_k): a unit that learns its own piecewise-linear activation."""
-    w, b = _pieces(w, b)
-    return np.max(_values(x)[..., None] * w + b, axis=-1)
-
-
-def maxout_prime(x, w=(1.0, -0.5), b=(0.0, 0.0)):
-    """The slope of the piece that wins."""
-    w, b = _pieces(w, b)
-    return w[np.argmax(_values(x)[..., None] * w + b, axis=-1)]
-
-
-#: The activation deck's table (the binary step is ex01's hardlim), each with
-#: its derivative.
+#: The activation deck's table, (f, f') by name (its binary step is ex01's hardlim).
 ACTIVATIONS = {
-    "identity": (identity, identity_prime),
+    "identity": (lambda x: x, np.ones_like),
     "sigmoid": (sigmoid, sigmoid_prime),
-    "tanh": (tanh, tanh_prime),
-    "arctan": (arctan, arctan_prime),
-    "relu": (relu, relu_prime),
-    "leaky_relu": (leaky_relu, leaky_relu_prime),
-    "prelu": (prelu, prelu_prime),
-    "elu": (elu, elu_prime),
-    "softplus": (softplus, softplus_prime),
-    "maxout": (maxout, maxout_prime),
+    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2),
+    "arctan": (np.arctan, lambda x: 1 / (x**2 + 1)),
+    "relu": (lambda x: np.maximum(0.0, x), lambda x: (x > 0).astype(float)),  # relu'(0) = 0
+    "leaky_relu": _leaky(0.01),
+    "prelu": _leaky(0.25),  # parametric ReLU: a leaky ReLU whose slope is learned (here: given)
+    "elu": (
+        lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))),
+        lambda x, alpha=1.0: np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0))),
+    ),
+    "softplus": (lambda x: np.logaddexp(0.0, x), sigmoid),  # ln(1 + e^x); its slope is σ
 }
-
-
-def softmax(z):
-    """e^z / Σ e^z along the last axis; stable for large z (e.g. 1000)."""
-    z = validate.array(z, "z")  # not empty, no NaN, no infinity
-    # TODO: turn each row of scores into probabilities that sum to 1. e^1000
-    # overflows, yet softmax(z) = softmax(z − c) for any c: which c keeps every
-    # exponent at or below 0?
-    raise NotImplementedError("TODO: softmax()")
+ACTIVATIONS |= {
+    name: (validate.elementwise(f, name), validate.elementwise(df, f"{name}_prime"))
+    for name, (f, df) in ACTIVATIONS.items()
+    if name != "sigmoid"  # it checks its own argument
+}
+for _name, (_f, _df) in ACTIVATIONS.items():  # each is a function here too: tanh, tanh_prime...
+    globals()[_name], globals()[f"{_name}_prime"] = _f, _df
 
 
 # %% [markdown]
-# ## Losses
+# ## Softmax and the losses
+# Softmax turns a row of scores z into probabilities, e^z_i / Σ_j e^z_j, and
+# subtracting the same c from every score changes nothing: e^−c cancels.
+#
+# Cross-entropy measures how surprised the predicted distribution q is by the
+# wanted one p: H(p, q) = −Σ_i p_i·ln q_i, 0 when q puts everything on the
+# right answer, large when it bets on a wrong one.
 
 
 # %%
-def _same_shape(a, b, names):
-    a, b = validate.array(a, names[0]), validate.array(b, names[1])
-    if a.shape != b.shape:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must be non-empty with the same shape, got {a.shape} and {b.shape}"
-        )
-    return a, b
+def softmax(z):
+    """e^z / Σ e^z along the last axis; stable for large z (e.g. 1000)."""
+    z = validate.array(z, "z")  # not empty, no NaN, no infinity
+    # TODO: each row of scores (the last axis) as probabilities: z's shape,
+    # every entry in [0, 1], each row summing to 1, finite for z = 1000. Which
+    # c, subtracted from a row, keeps every exponent at or below 0?
+    raise NotImplementedError("TODO: softmax()")
 
 
 def mse(y, y_hat) -> float:
     """Mean of the squared errors over every element."""
-    y, y_hat = _same_shape(y, y_hat, ("y", "y_hat"))
+    y, y_hat = validate.same_shape(y=y, y_hat=y_hat)
     return float(np.mean((y - y_hat) ** 2))
 
 
 def cross_entropy(p, q) -> float:
-    """−Σ p·ln q over the last axis (p wanted, q predicted), averaged over examples.
-
-    q is clipped to [1e-12, 1] so a predicted 0 gives a large number, not inf.
-    """
-    p, q = _same_shape(p, q, ("p", "q"))
-    # TODO: how surprised is the prediction q by the truth p? −Σ p·ln q for
-    # each distribution (the last axis), then the mean over the examples. A
-    # predicted 0 must give a large number, not infinity: keep q away from 0.
+    """−Σ p·ln q over the last axis (p wanted, q predicted), averaged; q kept >= 1e-12."""
+    p, q = validate.same_shape(p=p, q=q)
+    # TODO: H(p, q) for each distribution (the last axis), then the mean over
+    # the examples: one float. A predicted 0 where p wants something must give
+    # a large finite number, not infinity: what keeps ln q finite?
     raise NotImplementedError("TODO: cross_entropy()")
 
 
 def binary_cross_entropy(y, p) -> float:
-    """−mean(y·ln p + (1 − y)·ln(1 − p)), with p clipped away from 0 and 1."""
-    y, p = _same_shape(y, p, ("y", "p"))
-    # Two classes: the wanted distribution is (y, 1 − y), the predicted one (p, 1 − p).
-    p = np.clip(p, EPS, 1 - EPS)
+    """−mean(y·ln p + (1 − y)·ln(1 − p)): the two-class case, p clipped away from 0 and 1."""
+    y, p = validate.same_shape(y=y, p=p)
+    p = np.clip(p, EPS, 1 - EPS)  # the wanted distribution is (y, 1 − y), the predicted (p, 1 − p)
     return cross_entropy(np.stack([y, 1 - y], axis=-1), np.stack([p, 1 - p], axis=-1))
 
 
 # %% [markdown]
-# ## The network: forward and backward, side by side
-# h = σ(X·W1 + b1), ŷ = σ(h·W2 + b2), loss = mean((ŷ − y)²).
-# Backward is the chain rule, read from the loss back to each parameter.
+# ## The network: forward and backward
+# One row of X per example. Forward, keeping every intermediate:
+#
+#     z1 = X·W1 + b1,  h = σ(z1),  z2 = h·W2 + b2,  ŷ = σ(z2),  L = mean((ŷ − y)²)
+#
+# Backward is the chain rule, read from L back to each parameter; each step
+# multiplies by the local derivative of one line above:
+#
+#     ∂L/∂ŷ = 2(ŷ − y) / (number of entries of y)
+#     ∂L/∂z2 = ∂L/∂ŷ · σ'(z2)                  (elementwise)
+#     ∂L/∂W2 = hᵀ · ∂L/∂z2,   ∂L/∂b2 = the sum of ∂L/∂z2 over the examples
+#     ∂L/∂h = ∂L/∂z2 · W2ᵀ,   ∂L/∂z1 = ∂L/∂h · σ'(z1)
+#     ∂L/∂W1 = Xᵀ · ∂L/∂z1,   ∂L/∂b1 = the sum of ∂L/∂z1 over the examples
+#
+# Each gradient has the shape of its parameter. The checks compare every
+# entry with a finite difference, (L(θ + h) − L(θ − h)) / 2h for a tiny h.
 
 
 # %%
@@ -236,8 +158,7 @@ class TwoLayerNet:
 
     def __init__(self, n_in: int, n_hidden: int, n_out: int, seed: int = 0):
         for name, n in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"{name} must be a positive integer, got {n!r}")
+            validate.count(n, name)
         rng = np.random.default_rng(check_seed(seed))
         # Glorot-uniform weights, zero biases (what Keras's Dense does).
         self.W1 = rng.uniform(-1, 1, (n_in, n_hidden)) * np.sqrt(6 / (n_in + n_hidden))
@@ -253,18 +174,16 @@ class TwoLayerNet:
         X = validate.array(X, "X", ndim=2)
         if X.shape[1] != self.W1.shape[0]:
             raise ValueError(f"X must have shape (n, {self.W1.shape[0]}), got {X.shape}")
-        if y is None:
-            return X
-        y = validate.array(y, "y").reshape(len(X), -1)
-        if y.shape[1] != self.W2.shape[1]:
+        y = None if y is None else validate.array(y, "y").reshape(len(X), -1)
+        if y is not None and y.shape[1] != self.W2.shape[1]:
             raise ValueError(f"y must have {self.W2.shape[1]} column(s), got shape {y.shape}")
-        return X, y
+        return X if y is None else (X, y)
 
     def forward(self, X):
         """The outputs ŷ for every row of X (n, n_out)."""
         X = self._check(X)
-        # TODO: the forward pass: the hidden layer's activations h from X, then
-        # the output ŷ from h (each layer: weights, bias, sigmoid). One row per example.
+        # TODO: ŷ for every row of X, shape (n, n_out): the hidden layer's h
+        # from X, then the output from h, each a layer as in the formulas above.
         raise NotImplementedError("TODO: forward()")
 
     def loss(self, X, y) -> float:
@@ -274,19 +193,16 @@ class TwoLayerNet:
     def backward(self, X, y) -> dict[str, np.ndarray]:
         """Gradients of loss(X, y) for every weight and bias: {"W1", "b1", "W2", "b2"}."""
         X, y = self._check(X, y)
-        # TODO: backpropagation. Run forward again keeping what each layer
-        # computed (before and after its sigmoid), then walk the chain rule from
-        # the loss back to each parameter: how the loss changes with ŷ, then with
-        # the output layer's pre-activation, its weights and bias, then through
-        # W2 back to the hidden layer. Return {"W1", "b1", "W2", "b2"}, each
-        # shaped like its parameter.
+        # TODO: the gradient of the loss for every parameter, each shaped like
+        # its parameter, in a dict keyed "W1", "b1", "W2", "b2". Which
+        # intermediates of the forward pass does the chain rule need, and in
+        # which order do you meet the parameters going back from the loss?
         raise NotImplementedError("TODO: backward()")
 
     def train(self, X, y, lr: float = 1.0, epochs: int = 1000) -> list[float]:
         """Full-batch gradient descent; return the loss after each epoch."""
         X, y = self._check(X, y)
-        lr = validate.positive(lr, "lr")
-        epochs = validate.count(epochs, "epochs")
+        lr, epochs = validate.positive(lr, "lr"), validate.count(epochs, "epochs")
         history = []
         for _ in range(epochs):  # gradient descent: every parameter steps against its gradient
             grads = self.backward(X, y)
@@ -305,9 +221,8 @@ def train_xor(hidden: int = 2, lr: float = 5.0, epochs: int = 4000, seed: int = 
 
 # %% [markdown]
 # ## Keras: the same network
-# 2 inputs → 2 sigmoids → 1 sigmoid, mean squared error, plain gradient descent
-# with the NumPy net's learning rate. Started from the NumPy net's weights and
-# fed the four rows as one batch per step, it takes the very same steps.
+# Started from the NumPy net's weights and fed the four rows as one batch per
+# step, it takes the very same steps.
 
 
 # %%
@@ -317,95 +232,45 @@ def build_xor_keras_model(hidden: int = 2, learning_rate: float = 5.0):
     learning_rate = validate.positive(learning_rate, "learning_rate")
     import keras
 
-    # TODO: the TwoLayerNet above, in Keras: two inputs, a sigmoid hidden layer
-    # of `hidden` units, one sigmoid output; trained as the NumPy net is (plain
-    # gradient descent at `learning_rate`, the mean squared error).
+    # TODO: TwoLayerNet(2, hidden, 1) as a Keras model, compiled to learn as
+    # the NumPy net does: which layers, with which activation, and which
+    # optimiser and loss take the same steps as `train`?
     raise NotImplementedError("TODO: build_xor_keras_model()")
 
 
-def keras_like_numpy(net: TwoLayerNet, epochs: int, lr: float):
-    """The Keras model from the NumPy net's starting weights, trained the same way."""
-    model = build_xor_keras_model(net.W1.shape[1], lr)
-    model.set_weights([net.W1, net.b1, net.W2, net.b2])
-    model.compile(  # the same settings, run 200 steps per call: much faster on a CPU
-        optimizer=type(model.optimizer)(learning_rate=lr),
-        loss=model.loss,
-        steps_per_execution=200,
-    )
-    model.fit(  # one step = the four rows, in order: full-batch gradient descent
-        np.tile(XOR_X, (epochs, 1)),
-        np.tile(XOR_Y, (epochs, 1)),
-        batch_size=4,
-        epochs=1,
-        shuffle=False,
-        verbose=0,
-    )
-    return model
-
-
 # %% [markdown]
-# ## The decks' examples, computed by your functions
-# - cross-entropy, first deck: ŷ = [0.1, 0.5, 0.4] against y = [0, 1, 0]
-#   gives −ln 0.5 = 0.693; workshop deck: q = [0.228, 0.619, 0.153] against
-#   p = [0, 1, 0] gives 0.479;
-# - the chain rule, workshop deck: f = (x + y)·z at x = −2, y = 5, z = −4:
-#   ∂f/∂x = z = −4, ∂f/∂y = −4, ∂f/∂z = x + y = 3;
-# - a sigmoid neuron as a circuit: z = σ(w0·x0 + w1·x1 + w2) with
-#   w = [2, −3, −3], x = [−1, −2]: ∂z/∂w0 = σ'(1)·x0 = −0.1966 (≈ −0.20).
+# ## The decks' examples, and vanishing gradients
+# The decks' cross-entropies (0.693 and 0.479), chain rule on f = (x + y)·z and
+# sigmoid neuron (∂z/∂w0 ≈ −0.20), with your functions. Then: backward through
+# a deep stack multiplies by σ'(z) once per layer, and σ' is small.
 
 
 # %%
 def decks_examples() -> dict:
-    first = cross_entropy(np.array([0.0, 1.0, 0.0]), np.array([0.1, 0.5, 0.4]))
-    workshop = cross_entropy(np.array([0.0, 1.0, 0.0]), np.array([0.228, 0.619, 0.153]))
-    x, y, z = -2.0, 5.0, -4.0
-    q = x + y  # forward: q = x + y, f = q·z
-    chain = {"f": q * z, "df/dx": z * 1.0, "df/dy": z * 1.0, "df/dz": q}
-    w, xs = np.array([2.0, -3.0, -3.0]), np.array([-1.0, -2.0, 1.0])  # x2 = 1 carries w2
-    n = float(w @ xs)
-    circuit = {"z": float(sigmoid(n)), "dz/dw0": float(sigmoid_prime(n)) * xs[0]}
-    print(
-        f"cross-entropy, first deck: {first:.3f} (slide: 0.693); workshop deck: "
-        f"{workshop:.3f} (slide: 0.479)"
-    )
-    print(
-        f"chain rule: f = {chain['f']:g}, df/dx = {chain['df/dx']:g}, df/dz = {chain['df/dz']:g} "
-        "(slide: -4 and 3)"
-    )
-    print(
-        f"sigmoid neuron: z = {circuit['z']:.3f}, dz/dw0 = {circuit['dz/dw0']:.4f} "
-        "(slide: -0.1961, about -0.20)"
-    )
-    return {
-        "cross_entropy_first_deck": first,
-        "cross_entropy_workshop_deck": workshop,
-        "chain_rule": chain,
-        "sigmoid_neuron": circuit,
-    }
+    p = np.array([0.0, 1.0, 0.0])  # against ŷ = [0.1, 0.5, 0.4], then [0.228, 0.619, 0.153]
+    first, workshop = cross_entropy(p, [0.1, 0.5, 0.4]), cross_entropy(p, [0.228, 0.619, 0.153])
+    w, xs = np.array([2.0, -3.0, -3.0]), np.array([-1.0, -2.0, 1.0])  # z = σ(w·x), x2 = 1
+    dz_dw0 = float(sigmoid_prime(w @ xs)) * xs[0]
+    x, y, z = -2.0, 5.0, -4.0  # f = q·z with q = x + y: df/dx = df/dy = z, df/dz = q
+    chain = {"f": (x + y) * z, "df/dx": z, "df/dy": z, "df/dz": x + y}
+    print(f"cross-entropy: {first:.3f} (first deck: 0.693), {workshop:.3f} (workshop deck: 0.479)")
+    print(f"chain rule: {chain} (slide: -4, -4 and 3); sigmoid neuron: dz/dw0 = {dz_dw0:.4f}")
+    return {"cross_entropy": [first, workshop], "chain_rule": chain, "dz_dw0": dz_dw0}
 
 
-# %% [markdown]
-# ## Vanishing gradients: sigmoid vs ReLU through a deep stack
-
-
-# %%
 def gradient_norms_through_depth(activation: str, depth: int = 12, width: int = 64, seed: int = 0):
     """Norm of the gradient reaching each layer when a unit gradient leaves the top."""
     f, df = ACTIVATIONS[validate.one_of(activation, "activation", ACTIVATIONS)]
     depth, width = validate.count(depth, "depth"), validate.count(width, "width")
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(32, width))
-    weights, pre = [], []
+    x, weights, pre = rng.normal(size=(32, width)), [], []
     scale = np.sqrt(2 / width) if activation == "relu" else np.sqrt(1 / width)
-    for _ in range(depth):
-        W = rng.normal(0, scale, (width, width))
-        z = x @ W
-        weights.append(W)
-        pre.append(z)
-        x = f(z)
-    grad = np.ones_like(x) / x.size
-    norms = []
-    for W, z in zip(reversed(weights), reversed(pre), strict=True):
+    for _ in range(depth):  # forward, keeping each layer's weights and pre-activation
+        weights.append(rng.normal(0, scale, (width, width)))
+        pre.append(x @ weights[-1])
+        x = f(pre[-1])
+    grad, norms = np.ones_like(x) / x.size, []
+    for W, z in zip(reversed(weights), reversed(pre), strict=True):  # backward
         grad = grad * df(z)
         norms.append(float(np.linalg.norm(grad)))
         grad = grad @ W.T
@@ -413,7 +278,7 @@ def gradient_norms_through_depth(activation: str, depth: int = 12, width: int = 
 
 
 # %% [markdown]
-# ## Run the lesson
+# ## Run the lesson, and look at it
 
 
 # %%
@@ -433,70 +298,63 @@ def main(config: Config | None = None) -> dict:
     config = config or Config()
     out = lesson.output_dir(config.out_dir)
     lesson.save_figure(plotting.activations(ACTIVATIONS), out, "activations")
-    decks = decks_examples()
 
     net = TwoLayerNet(2, 2, 1, seed=config.seed)
-    start = TwoLayerNet(2, 2, 1, seed=config.seed)  # the same starting weights, for Keras
+    model = build_xor_keras_model(2, config.lr)  # the same network, from the same start
+    model.set_weights([net.W1, net.b1, net.W2, net.b2])
     history = net.train(XOR_X, XOR_Y, lr=config.lr, epochs=config.epochs)
     outputs = net.forward(XOR_X).ravel()
-    print(
-        "XOR by hand:",
-        " ".join(f"{o:.3f}" for o in outputs),
-        "-> rounded",
-        np.round(outputs).astype(int).tolist(),
-    )
+    print("XOR by hand:", np.round(outputs, 3).tolist(), "-> rounded", np.round(outputs).tolist())
     lines = [(net.W1[:, j], net.b1[j], f"hidden neuron {j + 1}") for j in range(net.W1.shape[1])]
-    lesson.save_figure(
-        plotting.decision_boundary(
-            XOR_X,
-            XOR_Y.ravel(),
-            predict=net.forward,
-            lines=lines,
-            title="XOR: two hidden lines and the output's regions",
-        ),
-        out,
-        "xor_regions",
-    )
-    lesson.save_figure(
-        plotting.curves(
-            {"NumPy net": history}, ylabel="MSE", logy=True, title="XOR loss per epoch"
-        ),
-        out,
-        "loss",
-    )
-
+    title = "XOR: two hidden lines and the output's regions"
+    fig = plotting.decision_boundary(XOR_X, XOR_Y.ravel(), net.forward, lines, title=title)
+    lesson.save_figure(fig, out, "xor_regions")
+    fig = plotting.curves({"NumPy net": history}, ylabel="MSE", logy=True, title="XOR loss")
+    lesson.save_figure(fig, out, "loss")
     depth_norms = {name: gradient_norms_through_depth(name) for name in ("sigmoid", "relu")}
-    fig = plotting.curves(
-        depth_norms,
-        xlabel="layer (1 = nearest the input)",
-        ylabel="gradient norm",
-        logy=True,
-        title="vanishing gradients: sigmoid vs ReLU",
-    )
+    fig = plotting.curves(depth_norms, "layer (1: the input's)", "gradient norm", logy=True)
     lesson.save_figure(fig, out, "vanishing_gradients")
 
-    model = keras_like_numpy(start, config.epochs, config.lr)
+    lesson.full_batch_steps(model, XOR_X, XOR_Y, config.epochs)  # each step: the four rows
     keras_out = model.predict(XOR_X, verbose=0).ravel()
     gap = float(np.max(np.abs(model.get_weights()[0] - net.W1)))
-    print(
-        "XOR in Keras, the same network:",
-        " ".join(f"{o:.3f}" for o in keras_out),
-        f"(largest difference from the NumPy weights: {gap:.1e})",
-    )
-    ok = np.array_equal(np.round(outputs), XOR_Y.ravel())
-    keras_ok = np.array_equal(np.round(keras_out), XOR_Y.ravel())
-    metrics = {
-        "decks": decks,
-        "keras_minus_numpy_weights": gap,
-        "numpy_outputs": outputs.tolist(),
-        "numpy_final_loss": history[-1],
-        "keras_outputs": keras_out.tolist(),
-        "sigmoid_grad_ratio_first_to_last": depth_norms["sigmoid"][0] / depth_norms["sigmoid"][-1],
-        "relu_grad_ratio_first_to_last": depth_norms["relu"][0] / depth_norms["relu"][-1],
-        "headline": f"XOR learned: NumPy {'yes' if ok else 'NO'}, Keras {'yes' if keras_ok else 'NO'}; loss {history[-1]:.4f}",
-    }
+    print(f"XOR in Keras: {np.round(keras_out, 3).tolist()} (weights off NumPy's by {gap:.1e})")
+    ok = ["yes" if np.round(o).tolist() == [0, 1, 1, 0] else "NO" for o in (outputs, keras_out)]
+    metrics = {"decks": decks_examples(), "keras_minus_numpy_weights": gap}
+    metrics |= {"numpy_outputs": outputs.tolist(), "keras_outputs": keras_out.tolist()}
+    metrics |= {f"{k}_grad_ratio_first_to_last": v[0] / v[-1] for k, v in depth_norms.items()}
+    metrics["numpy_final_loss"] = history[-1]
+    metrics["headline"] = f"XOR learned: NumPy {ok[0]}, Keras {ok[1]}; loss {history[-1]:.4f}"
     lesson.write_metrics(out, metrics)
     return metrics
+
+
+# %% [markdown]
+# ## Questions
+# Try things with your functions, then fill in `answers()`.
+#
+# - **q1.** How many numbers does training adjust in the 2-2-1 network
+#   (every weight and bias)? A number.
+# - **q2.** What is the largest value σ'(x) takes? A number. So, going back
+#   through one sigmoid layer, at most what fraction of the gradient survives
+#   the σ' factor?
+# - **q3.** `train_xor()` learns XOR from seed 1. Of the ten seeds 0, 1, ...,
+#   9 (hidden=2 and the other defaults), how many learn it (rounded outputs
+#   0, 1, 1, 0)? A number.
+# - **q4.** The output sigmoid says ŷ = σ(z) = 0.01 for an example whose y is
+#   1. How many times larger is ∂L/∂z with L the binary cross-entropy than
+#   with L = (ŷ − y)²? A number (a finite difference in z will do).
+#
+# To think about (no check): what happened to the seeds of q3 that failed,
+# and what do 3 or 4 hidden units change? What does q4 say about training a
+# sigmoid output with the squared error when it starts confidently wrong?
+
+
+# %%
+def answers() -> dict:
+    """Your answers to the questions above, keyed "q1" to "q4"."""
+    # TODO: a number for each question.
+    raise NotImplementedError("TODO: answers()")
 
 
 if __name__ == "__main__":
