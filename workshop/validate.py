@@ -275,3 +275,63 @@ def recurrent_step(x_t, h_prev, kernel, recurrent_kernel, bias, blocks: int, bia
             f"{x_t.shape} and {h_prev.shape}"
         )
     return x_t, h_prev, kernel, checked["recurrent_kernel"], checked["bias"]
+
+
+def fraction(value, name: str, *, zero: bool = True) -> float:
+    """A share of a whole, below 1: from 0 (a dropout rate), or above 0 with zero=False."""
+    value = number(value, name, low=0.0, low_open=not zero)
+    if value >= 1:
+        low = "0" if zero else "above 0"
+        raise ValueError(f"{name} is a fraction, from {low} to below 1, got {value:g}")
+    return value
+
+
+def conv_stages(filters, kernel_size, size: int = 28) -> list[int]:
+    """Filter counts of Conv2D(kernel_size, no padding) + MaxPooling2D(2) stages that fit a
+    size×size image (an int is one stage)."""
+    if isinstance(filters, (int, np.integer)):
+        filters = (filters,)
+    if not isinstance(filters, (tuple, list)) or not filters:
+        raise ValueError(
+            f"filters must be a non-empty tuple of counts such as (64, 64), got {_shown(filters)}"
+        )
+    counts = [count(f, "each entry of filters") for f in filters]
+    kernel_size = count(kernel_size, "kernel_size")
+    for stage in range(1, len(counts) + 1):
+        if (size - kernel_size + 1) // 2 < 1:
+            raise ValueError(
+                f"{len(counts)} stages of {kernel_size}×{kernel_size} convolution and 2×2 pooling "
+                f"do not fit the image: stage {stage} gets {size}×{size} pixels"
+            )
+        size = (size - kernel_size + 1) // 2
+    return counts
+
+
+def curve(history, key: str) -> np.ndarray:
+    """One curve of a keras History (or of its .history dict), 1-D; NaN allowed (divergence)."""
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict):
+        raise ValueError(
+            f"expected a keras History or its .history dict, got {type(history).__name__}"
+        )
+    if key not in logs:
+        fix = ": train with validation_data" if key.startswith("val_") else ""
+        raise ValueError(f"the history has no {key!r} (it has {sorted(logs)}){fix}")
+    return array(logs[key], f"history[{key!r}]", ndim=1, finite=False)
+
+
+def train_test(data, name: str = "data"):
+    """((x_train, y_train), (x_test, y_test)): float32 inputs, integer labels, same lengths."""
+    try:
+        (x_train, y_train), (x_test, y_test) = data[:2]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be ((x_train, y_train), (x_test, y_test)), as load_images gives; "
+            f"got {_shown(data)}"
+        ) from None
+    pairs = []
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        x, y = array(x, f"x_{split}", dtype="float32"), labels(y, f"y_{split}")
+        same_length(x, y, f"x_{split} and y_{split}")
+        pairs.append((x, y))
+    return tuple(pairs)
