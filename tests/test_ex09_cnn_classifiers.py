@@ -1,231 +1,494 @@
-"""Grading checks for ex09: CNN classifiers, and how to see them overfit.
+"""Grading checks for ex09: CNN classifiers, a validation split, and overfitting.
 
-Shapes and parameter counts are computed here from each layer's definition
-(filters, kernel, pooling), not copied from a model summary; the settings of
-build_cnn_classifier and the histories given to best_epoch and
-overfitting_gap are drawn at grading time.
+A pass rests on numbers computed here. The models come back rebuilt in the judge
+and are set side by side with reference models built here from the lesson's
+layer table: with the same weights they must predict the same, have the same loss
+(L2 penalty included) and, after one training step, the same weights: the
+activations, the pooling, the loss and the optimiser are judged by what they
+compute, never by their names. compare_models and regularisation_study run on
+images that carry their own number (first pixel = number / 4096), in a scenario
+that records what fit and evaluate were really given: the judge sees which split
+trained, which one validated and which one tested, and evaluates the trained
+models itself. Settings and data are drawn at grading time.
 """
 
-import math
-
 import numpy as np
-import pytest
 
 from workshop.grading import expect
-from workshop.grading.judge import compiled, scenario, seed
+from workshop.grading.judge import compiled, scenario, type_name
+
+NUMBER = 4096  # an image's number, in its first pixel: number / NUMBER (exact in float32)
 
 
-def expected_cnn(filters, kernel, dense, pool_size=2):
-    """[(kind, output shape)] and the parameter count of Conv/Pool stages, Flatten, Dense, Dense(10)."""
-    size, channels, params, layers = 28, 1, 0, []
-    for f, k in zip(filters, kernel, strict=True):
-        params += (k * k * channels + 1) * f
-        size, channels = size - k + 1, f
-        layers.append(("Conv2D", (size, size, f)))
-        size //= pool_size
-        layers.append(("MaxPooling2D", (size, size, f)))
-    flat = size * size * channels
-    layers += [("Flatten", (flat,)), ("Dense", (dense,))]
-    params += (flat + 1) * dense
-    layers.append(("Dense", (10,)))
-    params += (dense + 1) * 10
-    return layers, params
+# --------------------------------------------------------------------------- reference models
 
 
-def _summary(model):
-    return [
-        (type(layer).__name__, tuple(layer.output.shape[1:]))
-        for layer in model.layers
-        if type(layer).__name__ != "Dropout"
-    ]
-
-
-def _check_cnn(model, builder, filters, kernel, dense):
+def reference_cnn(stages, dense, dropout=0.0, l2=0.0):
+    """The lesson's table in Keras: per (filters, kernel) stage Conv2D(relu) and 2×2 max
+    pooling (strides 2), then Flatten, Dense(dense, relu), Dropout, Dense(10, softmax)."""
     import keras
 
-    model = compiled(model, builder)
-    assert tuple(model.input_shape) == (None, 28, 28, 1), (
-        f"{builder}: start with keras.Input(shape=(28, 28, 1)), got input {model.input_shape}"
-    )
-    want, params = expected_cnn(filters, kernel, dense)
-    got = _summary(model)
-    assert got == want, (
-        f"{builder}{tuple(filters), kernel[0], dense}: expected the layers (kind, output shape) "
-        f"{want}, got {got}"
-    )
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2D):
-            assert layer.activation.__name__ == "relu", (
-                f"{layer.name}: ReLU, got {layer.activation.__name__}"
-            )
-        if isinstance(layer, keras.layers.MaxPooling2D):
-            assert layer.pool_size == (2, 2), f"{layer.name}: 2×2 pooling, got {layer.pool_size}"
-    denses = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    assert denses[0].activation.__name__ == "relu", "the hidden Dense layer uses ReLU"
-    assert denses[-1].activation.__name__ == "softmax", "10 softmax outputs, one per class"
-    assert model.count_params() == params, (
-        f"{builder}: the layers above hold {params:,} parameters, the model {model.count_params():,}"
-    )
-    assert "sparse_categorical_crossentropy" in str(model.loss), (
-        f"labels are integers 0..9: loss='sparse_categorical_crossentropy', got {model.loss!r}"
+    penalty = keras.regularizers.L2(l2) if l2 else None
+    layers = [keras.Input(shape=(28, 28, 1))]
+    for filters, kernel in stages:
+        layers.append(
+            keras.layers.Conv2D(filters, kernel, activation="relu", kernel_regularizer=penalty)
+        )
+        layers.append(keras.layers.MaxPooling2D(pool_size=2, strides=2))
+    layers.append(keras.layers.Flatten())
+    layers.append(keras.layers.Dense(dense, activation="relu", kernel_regularizer=penalty))
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(10, activation="softmax", kernel_regularizer=penalty))
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.001),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
     )
     return model
 
 
-def test_the_courses_cnn(lesson):
-    model = _check_cnn(
-        lesson.build_cnn_classifier(), "build_cnn_classifier()", (64, 64), (3, 3), 128
-    )
-    assert model.count_params() == 243_786  # the course's own summary agrees with the layers
+def _table(model) -> str:
+    return " → ".join(f"{type(lay).__name__} {tuple(lay.output.shape[1:])}" for lay in model.layers)
+
+
+def check_like(model, reference, what, rng, *, step=True):
+    """`model` (the attendee's, rebuilt here) computes what `reference` computes."""
     import keras
 
-    assert not any(isinstance(layer, keras.layers.Dropout) for layer in model.layers), (
+    model = compiled(model, what)
+    expect.equal(
+        _table(model),
+        _table(reference),
+        f"{what}: the layers (kind, output shape)",
+        hint="compare with the table in the lesson: stages, pooling, Flatten, Dense, Dropout",
+    )
+    expect.equal(model.count_params(), reference.count_params(), f"{what}: the parameters")
+    reference.set_weights(model.get_weights())
+    x = rng.random((12, 28, 28, 1)).astype("float32")
+    y = rng.integers(0, 10, 12)
+    out = keras.ops.convert_to_numpy(model(x, training=False))
+    want = keras.ops.convert_to_numpy(reference(x, training=False))
+    expect.close(
+        out,
+        want,
+        f"{what}: its predictions, against a model built here with its own weights",
+        rtol=1e-4,
+        atol=1e-6,
+        hint="which activation after each convolution and hidden Dense layer, which at the end?",
+    )
+    expect.close(
+        float(keras.ops.convert_to_numpy(model.compute_loss(x=x, y=y, y_pred=out, training=False))),
+        float(
+            keras.ops.convert_to_numpy(
+                reference.compute_loss(x=x, y=y, y_pred=want, training=False)
+            )
+        ),
+        f"{what}: its loss on 12 images with integer labels",
+        rtol=1e-5,
+        hint="sparse categorical cross-entropy, plus the L2 penalty of every kernel when l2 > 0",
+    )
+    if not step:  # dropout draws at random while training: no step to compare
+        return model
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert "accuracy" in logs, f"{what}: compile with metrics=['accuracy'], got {sorted(logs)}"
+    ref_logs = reference.train_on_batch(x, y, return_dict=True)
+    expect.close(logs["accuracy"], ref_logs["accuracy"], f"{what}: its accuracy", atol=1e-6)
+    for i, (got, w) in enumerate(zip(model.get_weights(), reference.get_weights(), strict=True)):
+        expect.close(
+            got,
+            w,
+            f"{what}: weight array {i} after one training step",
+            rtol=1e-4,
+            atol=1e-6,
+            hint="compile with optimizer='adam' (its own learning rate) and the loss above",
+        )
+    return model
+
+
+def test_the_courses_cnn(lesson, rng):
+    model = check_like(
+        lesson.build_cnn_classifier(),
+        reference_cnn([(64, 3), (64, 3)], 128),
+        "build_cnn_classifier()",
+        rng,
+    )
+    import keras
+
+    assert not any(isinstance(lay, keras.layers.Dropout) for lay in model.layers), (
         "dropout=0.0 (the default) means no Dropout layer"
     )
 
 
 def test_cnn_classifier_follows_its_arguments(lesson, rng):
-    import keras
-
-    for _ in range(2):
+    for dropout in (0.0, float(rng.choice([0.25, 0.4]))):
         stages = int(rng.integers(1, 3))
-        filters = tuple(int(f) for f in rng.integers(4, 24, stages))
+        filters = tuple(int(f) for f in rng.integers(2, 9, stages))
         kernel = int(rng.choice([3, 5]))
-        dense = int(rng.integers(16, 80))
-        dropout = float(rng.choice([0.0, 0.25, 0.4]))
-        l2 = float(rng.choice([0.0, 1e-3]))
+        dense = int(rng.integers(8, 40))
+        l2 = float(rng.choice([1e-3, 1e-2])) if dropout == 0 else 0.0
+        what = (
+            f"build_cnn_classifier({filters}, kernel_size={kernel}, dense={dense}, "
+            f"dropout={dropout}, l2={l2})"
+        )
         model = lesson.build_cnn_classifier(
             filters, kernel_size=kernel, dense=dense, dropout=dropout, l2=l2
         )
-        name = f"build_cnn_classifier({filters}, kernel_size={kernel}, dense={dense}, dropout={dropout}, l2={l2})"
-        _check_cnn(model, name, filters, (kernel,) * stages, dense)
-        drops = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
-        if dropout > 0:
-            assert len(drops) == 1 and math.isclose(drops[0].rate, dropout), (
-                f"{name}: one Dropout({dropout}) before the output layer, got {[d.rate for d in drops]}"
-            )
-            kinds = [type(layer).__name__ for layer in model.layers]
-            assert kinds[-2] == "Dropout", (
-                f"{name}: the Dropout goes just before the output layer, got {kinds}"
-            )
-        else:
-            assert not drops, f"{name}: no Dropout layer when dropout is 0"
-        weighted = [
-            layer
-            for layer in model.layers
-            if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
-        ]
-        for layer in weighted:
-            reg = layer.kernel_regularizer
-            if l2 > 0:
-                assert reg is not None and math.isclose(
-                    float(reg.get_config()["l2"]), l2, rel_tol=1e-6
-                ), f"{name}: {layer.name} needs kernel_regularizer=penalty (L2 {l2}), got {reg!r}"
-            else:
-                assert reg is None, f"{name}: no regulariser when l2 is 0, {layer.name} has {reg!r}"
+        reference = reference_cnn([(f, kernel) for f in filters], dense, dropout, l2)
+        model = check_like(model, reference, what, rng, step=dropout == 0)
+        rates = [lay.rate for lay in model.layers if type(lay).__name__ == "Dropout"]
+        expect.close(rates, [dropout] if dropout else [], f"{what}: the Dropout rates", rtol=1e-6)
 
 
-def test_the_ibm_courses_mnist_cnns(lesson):
-    import keras
+def test_the_ibm_courses_mnist_cnns(lesson, rng):
+    check_like(
+        lesson.build_mnist_cnn(1),
+        reference_cnn([(16, 5)], 100),
+        "build_mnist_cnn(1)",
+        rng,
+        step=False,
+    )
+    check_like(
+        lesson.build_mnist_cnn(2), reference_cnn([(16, 5), (8, 2)], 100), "build_mnist_cnn(2)", rng
+    )
 
-    one = _check_cnn(lesson.build_mnist_cnn(1), "build_mnist_cnn(1)", (16,), (5,), 100)
-    assert one.count_params() == 231_926
-    two = _check_cnn(lesson.build_mnist_cnn(2), "build_mnist_cnn(2)", (16, 8), (5, 2), 100)
-    assert two.count_params() == 22_046
-    for model in (one, two):
-        for layer in model.layers:
-            if isinstance(layer, keras.layers.MaxPooling2D):
-                assert layer.strides == (2, 2), f"{layer.name}: strides (2, 2), got {layer.strides}"
-    with pytest.raises(ValueError, match="variant"):
-        lesson.build_mnist_cnn(3)
+
+# --------------------------------------------------------------------------- the validation split
+
+
+def test_validation_split(lesson, rng):
+    n = int(rng.integers(40, 90))
+    fraction = float(rng.choice([0.1, 0.2, 0.25, 0.3]))
+    seed = int(rng.integers(0, 10_000))
+    x = rng.random((n, 3, 2)).astype("float32")
+    x[:, 0, 0] = np.arange(n)  # each row's number
+    y = rng.integers(0, 10, n)
+    call = f"validation_split(x, y, fraction={fraction}, seed={seed}) on {n} rows"
+    got = lesson.validation_split(x, y, fraction, seed)
+    assert isinstance(got, tuple) and len(got) == 2 and all(len(p) == 2 for p in got), (
+        f"{call}: return ((x_train, y_train), (x_val, y_val)), got {type_name(got)}"
+    )
+    (x_fit, y_fit), (x_val, y_val) = got
+    n_val = round(fraction * n)
+    expect.array(x_val, "x_val", dtype="float32", shape=(n_val, 3, 2))
+    expect.array(x_fit, "x_train", dtype="float32", shape=(n - n_val, 3, 2))
+    val, fit = x_val[:, 0, 0].astype(int), x_fit[:, 0, 0].astype(int)
+    expect.equal(
+        np.sort(np.concatenate([fit, val])),
+        np.arange(n),
+        f"{call}: the row numbers of both parts, sorted",
+        hint="every row in exactly one part: none lost, none twice",
+    )
+    expect.equal(x_fit, x[fit], f"{call}: the training rows, whole")
+    expect.equal(x_val, x[val], f"{call}: the validation rows, whole")
+    expect.equal(y_fit, y[fit], f"{call}: y_train, the labels of the training rows")
+    expect.equal(y_val, y[val], f"{call}: y_val, the labels of the validation rows")
+    again = lesson.validation_split(x, y, fraction, seed)[1][0][:, 0, 0].astype(int)
+    expect.equal(
+        again, val, f"{call} a second time: the validation rows", hint="seed the generator"
+    )
+    other = lesson.validation_split(x, y, fraction, seed + 1)[1][0][:, 0, 0].astype(int)
+    assert sorted(other) != sorted(val), (
+        f"{call}: seeds {seed} and {seed + 1} hold out the same rows {sorted(val)}: the rows "
+        "should be drawn at random with the seed, not taken in order"
+    )
+
+
+# --------------------------------------------------------------------------- what fit and evaluate saw
+
+
+def numbered(rng, n_train, n_test, size):
+    """Images (size, size, 1) whose first pixel is their number, and labels a network can learn."""
+    x = rng.random((n_train + n_test, size, size, 1)).astype("float32")
+    y = (x[:, : size // 2].mean(axis=(1, 2, 3)) > x[:, size // 2 :].mean(axis=(1, 2, 3))).astype(
+        int
+    )
+    x[:, 0, 0, 0] = np.arange(n_train + n_test) / NUMBER
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
 
 
 @scenario
-def compare_two_small_models(lesson, sizes, epochs, n_train, n_test, data_seed):
-    """compare_models on two tiny dense nets; each trained model is evaluated again here."""
+def recorded(lesson, which, train, test, kwargs):
+    """compare_models (on small dense nets built here) or regularisation_study, with every
+    fit and evaluate recorded: which images (by number), which labels, the settings, the
+    callbacks, the time, the History; then the trained models themselves."""
+    import inspect
+    import time
+
+    import keras
     import numpy as np
 
-    keras = lesson.keras
-    rng = np.random.default_rng(data_seed)
-    x = rng.random((n_train + n_test, 6, 6, 1)).astype("float32")
-    y = (x[:, :3].mean(axis=(1, 2, 3)) > x[:, 3:].mean(axis=(1, 2, 3))).astype("int64")
-    data = ((x[:n_train], y[:n_train]), (x[n_train:], y[n_train:]))
-    built = []
+    models, calls, inside = [], [], []
+    real_fit, real_evaluate = keras.Model.fit, keras.Model.evaluate
+    saved = {n: keras.Model.__dict__.get(n) for n in ("fit", "evaluate")}
 
-    def builder(units):
-        def build():
-            model = keras.Sequential(
-                [
-                    keras.Input(shape=(6, 6, 1)),
-                    keras.layers.Flatten(),
-                    keras.layers.Dense(units, activation="relu"),
-                    keras.layers.Dense(2, activation="softmax"),
-                ]
+    def index(model):
+        for i, m in enumerate(models):
+            if m is model:
+                return i
+        models.append(model)
+        return len(models) - 1
+
+    def numbers(x):
+        if x is None:
+            return None
+        if not isinstance(x, np.ndarray):
+            return f"a {type(x).__name__}, not an array"
+        return np.rint(x.reshape(len(x), -1)[:, 0] * 4096).astype(int).tolist()
+
+    def labels(y):
+        return np.asarray(y).astype(int).tolist() if isinstance(y, np.ndarray) else None
+
+    def fit(self, *args, **kw):
+        a = inspect.signature(real_fit).bind(self, *args, **kw).arguments
+        val = a.get("validation_data")
+        val = tuple(val) + (None,) * 2 if isinstance(val, (tuple, list)) else (val, None)
+        entry = {
+            "call": "fit",
+            "model": index(self),
+            "x": numbers(a.get("x")),
+            "y": labels(a.get("y")),
+            "val_x": numbers(val[0]),
+            "val_y": labels(val[1]),
+            "validation_split": float(a.get("validation_split") or 0.0),
+            "epochs": a.get("epochs", 1),
+            "batch_size": a.get("batch_size"),
+            "callbacks": [
+                [type(c).__name__, str(getattr(c, "monitor", ""))] for c in a.get("callbacks") or []
+            ],
+            "initial": [np.array(w) for w in self.get_weights()],
+        }
+        inside.append(1)
+        start = time.perf_counter()
+        try:
+            history = real_fit(self, *args, **kw)
+        finally:
+            inside.pop()
+        entry["seconds"] = time.perf_counter() - start
+        entry["history"] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        calls.append(entry)
+        return history
+
+    def evaluate(self, *args, **kw):
+        if not inside:  # fit validates through evaluate: that is not a test
+            a = inspect.signature(real_evaluate).bind(self, *args, **kw).arguments
+            calls.append({"call": "evaluate", "model": index(self), "x": numbers(a.get("x"))})
+        return real_evaluate(self, *args, **kw)
+
+    keras.Model.fit, keras.Model.evaluate = fit, evaluate
+    try:
+        if which == "compare_models":
+            built = []
+
+            def builder(units):
+                def build():
+                    model = keras.Sequential(
+                        [
+                            keras.Input(shape=train[0].shape[1:]),
+                            keras.layers.Flatten(),
+                            keras.layers.Dense(units, activation="relu"),
+                            keras.layers.Dense(2, activation="softmax"),
+                        ]
+                    )
+                    model.compile(
+                        optimizer="adam",
+                        loss="sparse_categorical_crossentropy",
+                        metrics=["accuracy"],
+                    )
+                    built.append(index(model))
+                    return model
+
+                return build
+
+            sizes = kwargs.pop("sizes")
+            rows = lesson.compare_models(
+                {f"dense {u}": builder(u) for u in sizes}, (train, test), **kwargs
             )
-            model.compile(
-                optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-            )
-            built.append(model)
-            return model
-
-        return build
-
-    rows = lesson.compare_models(
-        {f"dense {u}": builder(u) for u in sizes}, data, epochs=epochs, batch_size=16
-    )
-    again = [
-        float(m.evaluate(x[n_train:], y[n_train:], verbose=0, return_dict=True)["accuracy"])
-        for m in built
-    ]
-    plain = []
-    for row in rows:
-        history = row.get("history", {})
-        plain.append(
-            {
-                "keys": sorted(row),
-                "name": row.get("name"),
-                "parameters": row.get("parameters"),
-                "accuracy": row.get("accuracy"),
-                "seconds_per_epoch": row.get("seconds_per_epoch"),
-                "history_keys": sorted(history),
-                "epochs_run": len(history.get("loss", [])),
+            result = [
+                {
+                    "keys": sorted(row),
+                    "name": row.get("name"),
+                    "parameters": row.get("parameters"),
+                    "accuracy": row.get("accuracy"),
+                    "seconds_per_epoch": row.get("seconds_per_epoch"),
+                    "history": dict(row.get("history") or {}),
+                    "model": next((i for i, m in enumerate(models) if m is row.get("model")), -1),
+                }
+                for row in rows
+            ]
+            return {"calls": calls, "models": models, "result": result, "built": built}
+        histories = lesson.regularisation_study((train, test), **kwargs)
+        result = {
+            name: {
+                "history": dict(getattr(h, "history", {})),
+                "test_accuracy": getattr(h, "test_accuracy", None),
             }
+            for name, h in histories.items()
+        }
+        return {"calls": calls, "models": models, "result": result}
+    finally:
+        for name, method in saved.items():
+            if method is None:
+                delattr(keras.Model, name)
+            else:
+                setattr(keras.Model, name, method)
+
+
+def judged(model, x, y):
+    """The judge's own loss (mean sparse cross-entropy) and accuracy of `model` on (x, y)."""
+    import keras
+
+    p = keras.ops.convert_to_numpy(model(x, training=False)).astype(float)
+    loss = float(np.mean(-np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1.0))))
+    return loss, float(np.mean(np.argmax(p, axis=1) == y))
+
+
+def check_protocol(got, train, test, fraction, epochs, who):
+    """Each model: one fit on training rows, validated on the held-out rows (never on the test
+    split), then one evaluate on the whole test split. Returns {model: (fit entry, its rows)}."""
+    (x_train, y_train), (x_test, _) = train, test
+    n, n_val = len(x_train), round(fraction * len(x_train))
+    test_ids = set(range(n, n + len(x_test)))
+    fits = {}
+    for step, c in enumerate(got["calls"]):
+        if c["call"] == "fit":
+            assert c["model"] not in fits, f"{who}: model {c['model']} trained twice"
+            fits[c["model"]] = (step, c)
+    assert fits, f"{who} trained no model: no call to fit reached Keras (is model.fit called?)"
+    val_sets = set()
+    for model, (step, c) in fits.items():
+        where = f"{who}: the fit of model {model + 1}"
+        for part in ("x", "val_x"):
+            assert isinstance(c[part], list), (
+                f"{where}: {part.replace('val_x', 'validation_data')} should be arrays, got "
+                f"{c[part]!r} (validation_data=(x_val, y_val))"
+            )
+        leak = sorted(test_ids & set(c["x"] + c["val_x"]))
+        assert not leak, (
+            f"{where} was given {len(leak)} test images ("
+            + ("validation_data is the test split" if set(c["val_x"]) & test_ids else "to train on")
+            + "): validate on a validation split of the training images (validation_split), "
+            "and keep the test split for one evaluate at the end"
         )
-    return {"rows": plain, "evaluated": again, "built": len(built)}
+        assert c["validation_split"] == 0.0, (
+            f"{where}: validation_split={c['validation_split']} in fit takes the last rows, "
+            "unshuffled: hold out validation_split(x_train, y_train, ...) and pass validation_data"
+        )
+        expect.equal(
+            np.sort(c["x"] + c["val_x"]),
+            np.arange(n),
+            f"{where}: the numbers of the training and validation images together",
+            hint="train on the training part of the split, validate on the held-out part",
+        )
+        expect.equal(len(c["val_x"]), n_val, f"{where}: the validation images ({fraction} of {n})")
+        for part, ids in (("y", c["x"]), ("val_y", c["val_x"])):
+            assert isinstance(c[part], list), f"{where}: the labels should be an array"
+            expect.equal(np.array(c[part]), y_train[ids], f"{where}: the labels given with {part}")
+        expect.equal(c["epochs"], epochs, f"{where}: epochs")
+        val_sets.add(tuple(sorted(c["val_x"])))
+        tests = [
+            (i, e)
+            for i, e in enumerate(got["calls"])
+            if e["call"] == "evaluate" and e["model"] == model and set(e["x"] or []) & test_ids
+        ]
+        assert len(tests) == 1, (
+            f"{who}: model {model + 1} was evaluated {len(tests)} times on test images: "
+            "once, after training, on the whole test split"
+        )
+        i, e = tests[0]
+        assert i > step, f"{who}: model {model + 1} was tested before it was trained"
+        expect.equal(np.sort(e["x"]), np.arange(n, n + len(x_test)), f"{who}: the test images")
+    assert len(val_sets) == 1, f"{who}: every model validates on the same split"
+    return fits
 
 
-def test_compare_models_trains_and_reports(lesson, rng):
+def test_compare_models_validates_then_tests_once(lesson, rng):
+    import keras
+
     sizes = [int(u) for u in rng.choice(np.arange(3, 20), 2, replace=False)]
-    epochs = int(rng.integers(2, 4))
-    got = compare_two_small_models(lesson, sizes, epochs, 96, 48, int(rng.integers(0, 2**31)))
-    rows = got["rows"]
-    assert got["built"] == 2, f"each builder called once, got {got['built']} models built"
-    assert [r["name"] for r in rows] == [f"dense {u}" for u in sizes], (
-        f"one row per builder, in the dict's order: {[f'dense {u}' for u in sizes]}, got {[r['name'] for r in rows]}"
+    epochs, batch_size, seed = int(rng.integers(2, 4)), 16, int(rng.integers(0, 1000))
+    train, test = numbered(rng, 80, 40, 8)
+    kwargs = {"sizes": sizes, "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    got = recorded(lesson, "compare_models", train, test, kwargs)
+    who = f"compare_models(two dense nets, epochs={epochs}, batch_size={batch_size})"
+    rows = got["result"]
+    expect.equal(
+        [r["name"] for r in rows], [f"dense {u}" for u in sizes], f"{who}: the rows' names"
     )
-    for row, units, accuracy in zip(rows, sizes, got["evaluated"], strict=True):
-        want = {"name", "parameters", "accuracy", "seconds_per_epoch", "history"}
-        assert want <= set(row["keys"]), (
-            f"each row needs the keys {sorted(want)}, got {row['keys']}"
+    fits = check_protocol(got, train, test, 0.1, epochs, who)
+    for row, model_id in zip(rows, got["built"], strict=True):
+        where = f"{who}, row {row['name']!r}"
+        want = {"name", "parameters", "accuracy", "seconds_per_epoch", "history", "model"}
+        assert want <= set(row["keys"]), f"{where}: the keys {sorted(want)}, got {row['keys']}"
+        expect.equal(row["model"], model_id, f"{where}: row['model'] is the model it trained")
+        assert model_id in fits, f"{where}: its model was never trained (no fit)"
+        step, fit = fits[model_id]
+        expect.equal(fit["batch_size"], batch_size, f"{where}: the fit's batch_size")
+        model = got["models"][model_id]
+        expect.equal(row["parameters"], model.count_params(), f"{where}: parameters")
+        (x_train, y_train), (x_test, y_test) = train, test
+        expect.close(
+            row["accuracy"],
+            judged(model, x_test, y_test)[1],
+            f"{where}: accuracy, against the trained model's accuracy on the test split",
+            atol=1e-6,
+            hint="evaluate the trained model on the test split, once, after fit",
         )
-        params = (36 + 1) * units + (units + 1) * 2
-        assert row["parameters"] == params, (
-            f"{row['name']}: model.count_params() is {params}, the row says {row['parameters']}"
+        history = row["history"]
+        assert sorted(history) == sorted(fit["history"]), (
+            f"{where}: history should be the History.history fit returned, with the keys "
+            f"{sorted(fit['history'])}; got {sorted(history)}"
         )
-        assert row["epochs_run"] == epochs, (
-            f"{row['name']}: trained {row['epochs_run']} epochs, asked {epochs}"
+        for key, values in fit["history"].items():
+            expect.close(history[key], values, f"{where}: history[{key!r}]", rtol=1e-6)
+        val_loss = judged(model, x_train[fit["val_x"]], y_train[fit["val_x"]])[0]
+        expect.close(
+            history["val_loss"][-1],
+            val_loss,
+            f"{where}: the last val_loss, against the trained model on the validation split",
+            rtol=1e-4,
+            atol=1e-5,
         )
-        assert "val_loss" in row["history_keys"] and "val_accuracy" in row["history_keys"], (
-            f"{row['name']}: validate on the test split each epoch (history has {row['history_keys']})"
+        start = keras.models.clone_model(model)
+        start.set_weights(fit["initial"])
+        before = judged(start, x_train[fit["x"]], y_train[fit["x"]])[0]
+        after = judged(model, x_train[fit["x"]], y_train[fit["x"]])[0]
+        assert after < before, f"{where}: training loss {before:.4f} -> {after:.4f}: no training"
+        per_epoch = fit["seconds"] / epochs
+        expect.between(
+            row["seconds_per_epoch"],
+            0.7 * per_epoch,
+            1.3 * per_epoch + 0.1,
+            f"{where}: seconds_per_epoch (fit took {fit['seconds']:.2f} s for {epochs} epochs)",
+            hint="time fit alone, and divide by the epochs",
         )
-        assert row["accuracy"] == pytest.approx(accuracy, abs=1e-6), (
-            f"{row['name']}: the trained model scores {accuracy:.4f} on the test split, the row says "
-            f"{row['accuracy']}"
-        )
-        seconds = row["seconds_per_epoch"]
-        assert isinstance(seconds, float) and 0 < seconds < 60, (
-            f"{row['name']}: seconds_per_epoch should be the fit's time divided by the epochs, got {seconds!r}"
-        )
+
+
+def test_regularisation_study_chooses_on_the_validation_split(lesson, rng):
+    epochs, seed, fraction = 2, int(rng.integers(0, 1000)), 0.25
+    train, test = numbered(rng, 40, 16, 28)
+    kwargs = {"epochs": epochs, "batch_size": 16, "seed": seed, "width": 2, "fraction": fraction}
+    got = recorded(lesson, "regularisation_study", train, test, kwargs)
+    who = f"regularisation_study(epochs={epochs}, width=2, fraction={fraction})"
+    names = ["baseline", "dropout", "l2", "early_stopping", "augmentation"]
+    expect.equal(list(got["result"]), names, f"{who}: the runs")
+    fits = check_protocol(got, train, test, fraction, epochs, who)
+    expect.equal(len(fits), len(names), f"{who}: the models trained")
+    watched = [
+        c[1] for _, fit in fits.values() for c in fit["callbacks"] if c[0] == "EarlyStopping"
+    ]
+    expect.equal(watched, ["val_loss"], f"{who}: what EarlyStopping watches")
+    (x_test, y_test) = test
+    for name, (model_id, (_, fit)) in zip(names, sorted(fits.items()), strict=True):
+        run = got["result"][name]
+        accuracy = judged(got["models"][model_id], x_test, y_test)[1]
+        expect.close(run["test_accuracy"], accuracy, f"{who}: {name}'s test_accuracy", atol=1e-6)
+        for key, values in fit["history"].items():
+            expect.close(run["history"][key], values, f"{who}: {name}'s history[{key!r}]")
+
+
+# --------------------------------------------------------------------------- overfitting
 
 
 def _history(rng, epochs):
@@ -241,21 +504,20 @@ def test_best_epoch(lesson, rng):
     for _ in range(3):
         epochs = int(rng.integers(6, 15))
         loss, val = _history(rng, epochs)
-        want = int(np.argmin(val)) + 1
-        got = lesson.best_epoch({"loss": loss.tolist(), "val_loss": val.tolist()})
-        assert got == want, (
-            f"val_loss {np.round(val, 3).tolist()}: the lowest is at epoch {want} (counting from 1), got {got}"
+        expect.equal(
+            lesson.best_epoch({"loss": loss.tolist(), "val_loss": val.tolist()}),
+            int(np.argmin(val)) + 1,
+            f"best_epoch with val_loss {np.round(val, 3).tolist()}",
+            hint="the lowest val_loss, counting epochs from 1",
         )
     loss, val = _history(rng, 8)
-    low = int(np.argmin(val))
-    val[low] = np.nan  # the best epoch blew up
-    want = int(np.nanargmin(val)) + 1
-    got = lesson.best_epoch({"loss": loss.tolist(), "val_loss": val.tolist()})
-    assert got == want, (
-        f"val_loss {np.round(val, 3).tolist()}: a NaN epoch cannot be the best; expected {want}, got {got}"
+    val[int(np.argmin(val))] = np.nan  # the best epoch blew up
+    expect.equal(
+        lesson.best_epoch({"loss": loss.tolist(), "val_loss": val.tolist()}),
+        int(np.nanargmin(val)) + 1,
+        f"best_epoch with val_loss {np.round(val, 3).tolist()}",
+        hint="a NaN epoch cannot be the best",
     )
-    with pytest.raises(ValueError, match="val_loss"):
-        lesson.best_epoch({"loss": loss.tolist()})
 
 
 def test_overfitting_gap(lesson, rng):
@@ -264,37 +526,55 @@ def test_overfitting_gap(lesson, rng):
     got = lesson.overfitting_gap(
         {"loss": loss.tolist(), "val_loss": val.tolist(), "accuracy": [0.5] * epochs}
     )
-    assert isinstance(got, list) and all(isinstance(v, float) for v in got), (
-        f"a list of plain floats, one per epoch; got {type(got).__name__} of "
-        f"{sorted({type(v).__name__ for v in got}) if hasattr(got, '__iter__') else '?'}"
+    assert isinstance(got, list) and all(type(v) is float for v in got), (
+        f"a list of plain floats, one per epoch; got {type_name(got)}"
     )
     expect.close(
-        np.array(got),
-        val - loss,
-        "overfitting_gap",
-        atol=1e-9,
-        hint="val_loss − loss, epoch by epoch",
+        got, (val - loss).tolist(), "overfitting_gap", atol=1e-9, hint="val_loss − loss, per epoch"
     )
 
 
-def test_a_small_cnn_learns(lesson, tmp_path, monkeypatch):
-    """build_cnn_classifier's model trains: its loss falls on a few images (seeded)."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setenv("WORKSHOP_OFFLINE", "1")
+# --------------------------------------------------------------------------- the questions
+
+
+def test_answers(lesson):
     import keras
 
-    from workshop import data
-
-    keras.utils.set_random_seed(0)
-    seed(lesson, 0)
-    images = data.load_fashion_mnist(limit=512)
-    x = (images.x_train.astype("float32") / 255)[..., None]
-    model = compiled(lesson.build_cnn_classifier(filters=(8, 8), dense=32), "build_cnn_classifier")
-    before = model.evaluate(x, images.y_train, verbose=0, return_dict=True)
-    model.fit(x, images.y_train, epochs=4, batch_size=32, verbose=0)
-    after = model.evaluate(x, images.y_train, verbose=0, return_dict=True)
-    # Seeded: ~2.3 -> ~1.0 on the stand-in digits; a 20% drop leaves a wide margin.
-    assert after["loss"] < 0.8 * before["loss"], (
-        f"loss went {before['loss']:.3f} -> {after['loss']:.3f} in 4 epochs: it should drop"
+    got = lesson.answers()
+    assert isinstance(got, dict), f"answers() returns a dict, got {type_name(got)}"
+    course = reference_cnn([(64, 3), (64, 3)], 128)
+    five = reference_cnn([(64, 5), (64, 5)], 128)
+    flatten = next(lay for lay in five.layers if isinstance(lay, keras.layers.Flatten))
+    expect.equal(
+        expect.integer(got.get("q1"), "q1"),
+        int(np.prod(flatten.output.shape[1:])),
+        "q1: the numbers Flatten hands on, with 5×5 kernels",
+        hint="a 5×5 convolution loses 2 pixels on each side; follow 28 through both stages",
     )
-    assert "accuracy" in after, "compile with metrics=['accuracy']"
+    expect.equal(
+        expect.integer(got.get("q2"), "q2"),
+        reference_cnn([(64, 3)] * 3, 128).count_params(),
+        "q2: the parameters with a third stage",
+        hint="the maps shrink to 1×1: the Dense layer reads 64 numbers",
+    )
+    dense = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    sizes = {
+        "a": dense.count_params(),
+        "b": course.count_params(),
+        "c": reference_cnn([(16, 5)], 100).count_params(),
+        "d": reference_cnn([(16, 5), (8, 2)], 100).count_params(),
+    }
+    expect.equal(got.get("q3"), min(sizes, key=sizes.get), "q3: the fewest parameters (a letter)")
+    watched = {"a": "loss", "b": "val_loss", "c": "test_loss"}
+    expect.equal(
+        got.get("q4"),
+        next(k for k, v in watched.items() if v == keras.callbacks.EarlyStopping().monitor),
+        "q4: what EarlyStopping watches (a letter)",
+    )
