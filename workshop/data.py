@@ -11,6 +11,8 @@ used when it is there, otherwise an embedded stand-in, announced loudly.
 Stand-ins: scikit-learn's 8x8 digits resized to 28x28 (MNIST and
 Fashion-MNIST), scikit-learn's diabetes table (concrete), Python's own
 documentation text (Don Quijote). The photograph ships with matplotlib.
+The pretrained MobileNetV2 weights have none: without them ex14 skips its
+ImageNet part.
 """
 
 from __future__ import annotations
@@ -143,6 +145,22 @@ SOURCES: dict[str, Source] = {
             ),
             "Python's own documentation text (English, not Cervantes)",
             "M. de Cervantes; public domain",
+        ),
+        Source(  # Keras publishes no checksum for it: its SHA-256 is pinned at first download
+            "mobilenet_v2",
+            "MobileNetV2 ImageNet weights (alpha 0.35, 96x96, no top)",
+            "keras-applications",
+            (
+                RemoteFile(
+                    "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5",
+                    (
+                        "https://storage.googleapis.com/tensorflow/keras-applications/"
+                        "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5",
+                    ),
+                ),
+            ),
+            "none: ex14 skips its ImageNet base, and the rest runs",
+            "Keras team (keras.applications); Apache 2.0",
         ),
     )
 }
@@ -661,6 +679,40 @@ def load_photo(gray: bool = True) -> np.ndarray:
     if gray:
         image = image[..., :3] @ np.array([0.299, 0.587, 0.114])
     return image
+
+
+# --------------------------------------------------------------------------- pretrained weights
+
+PRETRAINED = "mobilenet_v2"
+
+
+def read_pretrained_base(path: str | Path):
+    """keras.applications.MobileNetV2 (alpha 0.35, 96x96x3, no top, average pooling: 1,280
+    features) with the ImageNet weights in `path`."""
+    import keras
+
+    model = keras.applications.MobileNetV2(
+        input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None, pooling="avg"
+    )
+    try:
+        model.load_weights(str(path))
+    except Exception as exc:  # h5py's OSError, Keras's ValueError: not these weights
+        raise CorruptDataError(
+            f"{Path(path).name}: not MobileNetV2's weights ({type(exc).__name__}: {exc})"
+        ) from exc
+    return model
+
+
+def load_pretrained_base(offline: bool | None = None):
+    """MobileNetV2 pretrained on ImageNet (`read_pretrained_base`), or None when its weights
+    are not cached and cannot be had (a failed download or a damaged file says why on
+    stderr): there is no stand-in for them, the lesson goes on without."""
+    try:
+        paths = _cached_or_none(PRETRAINED) if is_offline(offline) else fetch(PRETRAINED)
+        return None if paths is None else _parse_cached(paths[0], read_pretrained_base)
+    except DataUnavailableError as exc:
+        print(f"[data] {exc}", file=sys.stderr)
+        return None
 
 
 # --------------------------------------------------------------------------- cache moves

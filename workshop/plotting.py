@@ -531,3 +531,33 @@ def curve_panels(
     if title:
         fig.suptitle(_title(title, 100))
     return fig
+
+
+def against_labels(
+    counts: Sequence[int],
+    series: Mapping[str, Sequence[float]],
+    title: str | None = None,
+    chance: float | None = None,
+) -> Figure:
+    """Accuracy against labelled examples per class (log scale), one curve per named method;
+    `chance` draws the level of guessing."""
+    if not series:
+        raise ValueError("expected at least one named series of accuracies, got none")
+    for name, values in series.items():
+        if len(values) != len(counts):
+            raise ValueError(
+                f"{name!r} has {len(values)} accuracies for {len(counts)} counts {list(counts)}"
+            )
+    fig, ax = _target(None, size=(7, 4.5))
+    for name, values in series.items():
+        ax.plot(counts, values, "o-", label=name)
+    if chance is not None:
+        ax.axhline(chance, color="gray", ls=":", label=f"chance ({chance:.2f})")
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(list(counts), [str(n) for n in counts])
+    ax.set(xlabel="labelled examples per class", ylabel="test accuracy", ylim=(0, 1.02))
+    ax.set_title(_title(title))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
