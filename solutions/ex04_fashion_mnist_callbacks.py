@@ -262,12 +262,10 @@ def answers() -> dict:
     # the training images (overfitting); only the validation curve says how it
     # does on new ones. Shirts, T-shirts, pullovers and coats share a
     # silhouette; trousers and bags share nothing.
-    uniform = np.full((10, 10), 0.1, dtype="float32")
-    loss = keras.losses.SparseCategoricalCrossentropy()(np.arange(10), uniform)
     return {
         "q1": build_model().count_params(),
         "q2": -(-60_000 // 128),  # the last batch is smaller, and still one update
-        "q3": float(keras.ops.convert_to_numpy(loss)),  # ln 10
+        "q3": float(-np.log(1 / 10)),  # −ln p of the right class: Keras's loss says the same
         "q4": "c",
     }
     # END SOLUTION
