@@ -313,8 +313,8 @@ def main(config: Config | None = None) -> dict:
 # 3. The deck's formula flips the kernel (Σ g(n, m)·f(x − n, y − m)); Keras
 #    does not. For which names of `KERNELS` do both give the same feature
 #    map? (A list of names.)
-# 4. A 7×7 map, 2×2 max pooling with stride 2: how many rows come out with
-#    padding "valid", and with "same"? (A list of two numbers.)
+# 4. A 7×9 map, 2×2 max pooling with stride 2: what shape comes out with
+#    padding "valid", and with "same"? (Two lists of two numbers.)
 #
 # To think about: the learned conv1 kernels: do any look like the edge or
 # Sobel kernels? Why does a CNN put a ReLU after each convolution, and what

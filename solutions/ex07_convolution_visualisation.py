@@ -210,10 +210,10 @@ def feature_maps(model, image, layers=None) -> dict:
             if layer.name in wanted:
                 outputs[layer.name] = keras.ops.convert_to_numpy(x)[0]
         return {name: outputs[name] for name in wanted}
-    probe = keras.Model(model.inputs, [model.get_layer(name).output for name in wanted])
-    results = probe.predict(batch, verbose=0)
-    results = results if isinstance(results, list) else [results]
-    return {name: r[0] for name, r in zip(wanted, results, strict=True)}
+    probe = keras.Model(model.input, [model.get_layer(name).output for name in wanted])
+    results = probe(batch)
+    results = results if isinstance(results, list) else [results]  # one layer: one tensor
+    return {name: keras.ops.convert_to_numpy(results[i])[0] for i, name in enumerate(wanted)}
     # END SOLUTION
 
 
@@ -346,8 +346,8 @@ def main(config: Config | None = None) -> dict:
 # 3. The deck's formula flips the kernel (Σ g(n, m)·f(x − n, y − m)); Keras
 #    does not. For which names of `KERNELS` do both give the same feature
 #    map? (A list of names.)
-# 4. A 7×7 map, 2×2 max pooling with stride 2: how many rows come out with
-#    padding "valid", and with "same"? (A list of two numbers.)
+# 4. A 7×9 map, 2×2 max pooling with stride 2: what shape comes out with
+#    padding "valid", and with "same"? (Two lists of two numbers.)
 #
 # To think about: the learned conv1 kernels: do any look like the edge or
 # Sobel kernels? Why does a CNN put a ReLU after each convolution, and what
@@ -364,10 +364,11 @@ def answers() -> dict:
     # symmetric ones; sobel_x and sobel_y change sign (they find the edges' other side).
     # Open: the learned kernels are noisy, some are edge-like (a light and a dark side).
     # Without the ReLU two convolutions are one bigger convolution: nothing gained.
-    q1 = convolve2d(np.zeros((28, 28)), np.zeros((5, 5)), stride=2, padding=1).shape[0]
-    q2 = float(convolve2d(np.full((3, 3), 0.5), np.ones((3, 3)))[0, 0])
+    q1 = (28 + 2 * 1 - 5) // 2 + 1
+    q2 = float(np.ones((3, 3)).sum() * 0.5)  # nine pixels of 0.5, each weighted 1
     q3 = sorted(name for name, k in KERNELS.items() if np.array_equal(k, k[::-1, ::-1]))
-    q4 = [len(max_pool2d(np.zeros((7, 7)))), len(max_pool2d(np.zeros((7, 7)), padding="same"))]
+    fmap = np.zeros((7, 9))
+    q4 = [list(max_pool2d(fmap).shape), list(max_pool2d(fmap, padding="same").shape)]
     return {"q1": q1, "q2": q2, "q3": q3, "q4": q4}
     # END SOLUTION
 

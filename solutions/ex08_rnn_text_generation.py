@@ -390,7 +390,7 @@ def answers() -> dict:
     # takes the likeliest word, and a loop, once entered, never ends; T = 1.2: nonsense.
     lstm = build_text_model(1000, 64, 128).layers[1]  # Embedding, LSTM, Dense
     sharp = np.array([0.5, 0.3, 0.2]) ** (1 / 0.5)
-    q1 = len(make_windows(np.array(DECK_INDICES), DECK_NGRAM)[1])
+    q1 = len(DECK_INDICES) - DECK_NGRAM  # every window needs a word after it
     q3 = float(sharp[0] / sharp.sum())
     return {"q1": q1, "q2": [lstm.count_params(), 0], "q3": q3, "q4": perplexity(5.0)}
     # END SOLUTION

@@ -391,7 +391,7 @@ def answers() -> dict:
     q1 = len(skipgram_pairs(ex08().tokenize_words(QUANTUM), 2))
     q2 = cosine_similarity(one_hot("sun", vocab), one_hot("shining", vocab))
     q3 = float(np.sqrt(1e-4 / 0.01) + 1e-4 / 0.01)
-    return {"q1": q1, "q2": q2, "q3": q3, "q4": float(100**0.75 / 1**0.75)}
+    return {"q1": q1, "q2": q2, "q3": q3, "q4": float(100**0.75)}
     # END SOLUTION
 
 

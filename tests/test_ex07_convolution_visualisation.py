@@ -296,10 +296,21 @@ def test_feature_maps_of_a_functional_model(lesson, rng):
     for layer in _layers():
         x = layer(x)
     model = keras.Model(inputs, x)
-    maps = lesson.feature_maps(model, image, layers=["c2"])
-    want = keras.Model(inputs, model.get_layer("c2").output).predict(image[None], verbose=0)[0]
-    assert list(maps) == ["c2"], f"layers=['c2'] asks for that layer only, got {list(maps)}"
-    expect.close(maps["c2"], want, "the feature map of c2", atol=1e-05)
+    for wanted in (["c2"], None):
+        maps = lesson.feature_maps(model, image, layers=wanted)
+        names = wanted or ["c1", "p1", "c2"]
+        assert list(maps) == names, (
+            f"layers={wanted}: the maps of {names}, in that order; got {list(maps)}"
+        )
+        for name in names:
+            probe = keras.Model(inputs, model.get_layer(name).output)
+            expect.close(
+                maps[name],
+                keras.ops.convert_to_numpy(probe(image[None]))[0],
+                f"the feature map of {name} (layers={wanted})",
+                atol=1e-05,
+                hint="one image's (H, W, C) map per layer",
+            )
 
 
 @pytest.mark.keras
@@ -348,7 +359,10 @@ def test_answers(lesson, rng):
     pool = keras.layers.MaxPooling2D
     expect.equal(
         got.get("q4"),
-        [pool(2, 2, padding=p).compute_output_shape((None, 7, 7, 1))[1] for p in ("valid", "same")],
-        "q4: the rows after pooling 7 rows, 'valid' then 'same'",
-        hint="a list of two numbers: (H − size) // stride + 1, then ceil(H / stride)",
+        [
+            list(pool(2, 2, padding=p).compute_output_shape((None, 7, 9, 1))[1:3])
+            for p in ("valid", "same")
+        ],
+        "q4: the shapes after pooling a 7×9 map, 'valid' then 'same'",
+        hint="two lists of two numbers: (H − size) // stride + 1, then ceil(H / stride)",
     )

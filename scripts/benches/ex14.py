@@ -46,7 +46,7 @@ def bench_transfer(quick: bool) -> dict:
 
     (x_first, y_first), (x_last, y_last) = _mnist_split()
     seeds = (0,) if quick else (0, 1, 2)
-    pretrain_epochs, epochs, fine_tune_epochs = (5, 30, 10) if quick else (15, 60, 20)
+    pretrain_epochs, epochs, fine_tune_epochs = (5, 100, 10) if quick else (10, 150, 30)
     start = time.perf_counter()
     first = ex14.split_by_class(x_first, y_first, ex14.FIRST)
     new = ex14.split_by_class(x_first, y_first, ex14.NEW)

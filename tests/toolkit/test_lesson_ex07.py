@@ -70,5 +70,5 @@ def test_answers(ex07):
         "q1": 13,
         "q2": 4.5,
         "q3": ["blur", "edge", "identity", "sharpen"],
-        "q4": [3, 4],
+        "q4": [[3, 4], [4, 5]],
     }
