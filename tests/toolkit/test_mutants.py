@@ -59,6 +59,46 @@ def test_a_fixed_sample_keeps_every_lazy_mutant():
     assert len({m.operator for m in chosen if not m.lazy}) >= 3, "spread over operators"
 
 
+def test_every_listed_equivalent_is_a_current_mutant():
+    """A solution edited since an entry was written leaves it stale: it must be reviewed again."""
+    ids: dict[str, set] = {}
+    for module_id, mutant_id in mutants.equivalents():
+        if module_id not in ids:
+            ids[module_id] = {m.id for m in mutants.mutants_of(find_module(module_id))}
+        assert mutant_id in ids[module_id], f"stale entry in {mutants.EQUIVALENTS}: {mutant_id}"
+
+
+BRANCHES = """
+import keras
+
+
+def step(x):
+    if keras.backend.backend() == "jax":
+        y = x + 1
+    elif keras.backend.backend() == "torch":
+        y = x + 2
+    else:
+        y = x + 3
+    return y * 2
+"""
+
+
+def test_a_backends_own_branch_is_scored_under_that_backend():
+    import ast
+
+    branches = mutants._backend_branches(ast.parse(BRANCHES))
+    found = {(first, last): names for first, last, names in branches}
+    assert found == {
+        (6, 7): {"jax"},
+        (8, 9): {"torch"},
+        (11, 11): {"tensorflow"},
+    }, found
+    ex10 = [m for m in mutants.mutants_of(find_module("ex10")) if m.todo == "train_step"]
+    bound = {m.backends for m in ex10 if m.backends}
+    assert bound == {frozenset({"jax"}), frozenset({"torch"}), frozenset({"tensorflow"})}
+    assert any(m.backends is None for m in ex10), "apply_gradients runs on every backend"
+
+
 WEAK_CHECK = """
 def test_bias_is_a_weight_on_a_constant_input(lesson):
     import numpy as np

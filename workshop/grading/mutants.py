@@ -19,7 +19,10 @@ Two families of operators:
   replaced by a constant.
 The goal is every lazy mutant killed and at least 95 % of the others;
 mutants that cannot be told apart from the solution (equivalent) are listed
-with their reason in `tests/mutants_equivalent.toml`.
+with their reason in `tests/mutants_equivalent.toml`. A mutant inside one
+backend's own branch (`if keras.backend.backend() == "jax":`) runs only
+there: it is graded when the run's backend is that one and counted apart
+otherwise (`KERAS_BACKEND=jax workshop verify 10 --mutants` scores the rest).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Mutant:
     before: str  # the changed line(s) as written, stripped
     after: str  # as mutated, stripped
     source: str  # the whole mutated solution
+    backends: frozenset[str] | None = None  # set: runs only there (a backend's own branch)
 
     @property
     def id(self) -> str:
@@ -392,6 +396,7 @@ def mutants_of(module: Module, root: Path = ROOT) -> list[Mutant]:
     text = module.solution_path(root).read_text(encoding="utf-8")
     tree = ast.parse(text)
     src = _Source(text)
+    branches = _backend_branches(tree)
     found: dict[str, Mutant] = {}
     for block in solution_blocks(text, module.id):
         lazy = [(op, edits, True) for op, edits in _lazy(tree, block, src)]
@@ -399,13 +404,55 @@ def mutants_of(module: Module, root: Path = ROOT) -> list[Mutant]:
         for node, parent in _block_nodes(tree, block):
             standard += [(op, edits, False) for op, edits in _standard(node, parent, src)]
         for operator, edits, is_lazy in lazy + standard:
-            mutant = _make(module, block, src, operator, edits, is_lazy)
+            mutant = _make(module, block, src, operator, edits, is_lazy, branches)
             if mutant is not None and mutant.id not in found:
                 found[mutant.id] = mutant
     return list(found.values())
 
 
-def _make(module, block, src, operator, edits, lazy) -> Mutant | None:
+def _backend_test(node: ast.AST) -> str | None:
+    """"jax" for `keras.backend.backend() == "jax"` (any spelling of the call), else None."""
+    if not (
+        isinstance(node, ast.Compare)
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.Eq)
+        and isinstance(node.left, ast.Call)
+        and _expr(node.left.func).endswith("backend")
+    ):
+        return None
+    right = node.comparators[0]
+    return right.value if isinstance(right, ast.Constant) and isinstance(right.value, str) else None
+
+
+def _backend_branches(tree: ast.AST) -> list[tuple[int, int, frozenset[str]]]:
+    """(first line, last line, the backends it runs on) of each branch of an if/elif chain
+    on `keras.backend.backend() == NAME`; the tests belong to the branch they choose."""
+    from workshop.backend import NAMES
+
+    branches = []
+    chained = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.If) or id(node) in chained:
+            continue
+        named: list[str] = []
+        current: ast.AST | None = node
+        while isinstance(current, ast.If) and (name := _backend_test(current.test)):
+            named.append(name)
+            first = current.test.lineno
+            last = max(n.end_lineno for n in current.body)
+            branches.append((first, last, frozenset({name})))
+            chained.add(id(current))
+            orelse = current.orelse
+            current = orelse[0] if len(orelse) == 1 and isinstance(orelse[0], ast.If) else None
+            if current is None or not _backend_test(current.test):
+                if orelse:  # the final else: every backend not named above
+                    rest = frozenset(NAMES) - set(named)
+                    branches.append((orelse[0].lineno, orelse[-1].end_lineno, rest))
+                break
+    return branches
+
+
+def _make(module, block, src, operator, edits, lazy, branches=()) -> Mutant | None:
     new = src.replace(edits)
     if new == src.text:
         return None
@@ -421,7 +468,9 @@ def _make(module, block, src, operator, edits, lazy) -> Mutant | None:
     extra = len(new_lines) - len(src.lines) - (LAZY_HELPERS.count("\n") if lazy else 0)
     before = " / ".join(ln.strip() for ln in src.lines[first - 1 : last])
     after = " / ".join(ln.strip() for ln in new_lines[first - 1 : last + extra])
-    return Mutant(module.id, block.todo, operator, lazy, first, before, after, new)
+    bound = [names for lo, hi, names in branches if lo <= first and last <= hi]
+    backends = frozenset.intersection(*bound) if bound else None
+    return Mutant(module.id, block.todo, operator, lazy, first, before, after, new, backends)
 
 
 def sample(mutants: list[Mutant], n: int | None, seed: int = 0) -> list[Mutant]:
@@ -486,6 +535,8 @@ class LessonScore:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     generated: int = 0
+    backend: str = ""
+    elsewhere: int = 0  # mutants of another backend's branch: scored under that backend
 
     def _count(self, lazy: bool) -> tuple[int, int]:
         mine = [o for o in self.outcomes if o.mutant.lazy == lazy and o.equivalent is None]
@@ -518,6 +569,8 @@ class LessonScore:
             "other_killed": ok,
             "other_total": ot,
             "equivalent": sum(o.equivalent is not None for o in self.outcomes),
+            "backend": self.backend,
+            "other_backends": self.elsewhere,
             "seconds": round(self.seconds, 1),
             "meets_goal": self.meets_goal,
             "survivors": [o.mutant.id for o in self.survivors],
@@ -573,13 +626,19 @@ def run(
     """
     from workshop.grading.runner import run_checks
 
+    from workshop import backend
+
     known = equivalents(root)
+    here = backend.name()
     scores = []
     for module in modules:
         start = time.perf_counter()
         every = [m for m in mutants_of(module, root) if todo is None or m.todo == todo]
-        chosen = sample(every, limit, seed)
-        score = LessonScore(module.id, generated=len(every))
+        mine = [m for m in every if m.backends is None or here in m.backends]
+        chosen = sample(mine, limit, seed)
+        score = LessonScore(
+            module.id, generated=len(every), backend=here, elsewhere=len(every) - len(mine)
+        )
         timeout = module.timeout
         if measure:  # a mutant that loops is stopped at 3x the solution's time, not the module's
             baseline = run_checks(module, "solutions", root)
@@ -610,8 +669,9 @@ def run(
 def table(scores: list[LessonScore]) -> str:
     """The scores as a Markdown table (README, bench)."""
     rows = [
-        "| lesson | mutants (graded/generated) | lazy killed | others killed | equivalent | time |",
-        "|---|---|---|---|---|---|",
+        "| lesson | backend | mutants (graded/generated) | lazy killed | others killed "
+        "| equivalent | another backend's | time |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for s in scores:
         d = s.to_dict()
@@ -620,8 +680,8 @@ def table(scores: list[LessonScore]) -> str:
         if d["other_total"]:
             other += f" ({100 * d['other_killed'] / d['other_total']:.0f} %)"
         rows.append(
-            f"| {s.module} | {d['graded']}/{d['generated']} | {lazy} | {other} | "
-            f"{d['equivalent']} | {d['seconds']:.0f} s |"
+            f"| {s.module} | {s.backend} | {d['graded']}/{d['generated']} | {lazy} | {other} | "
+            f"{d['equivalent']} | {d['other_backends']} | {d['seconds']:.0f} s |"
         )
     return "\n".join(rows)
 
