@@ -2,7 +2,8 @@
 
     python scripts/bench.py                 # everything (about 15-20 minutes on 2 CPU cores)
     python scripts/bench.py --only mnist    # one section: grading, grade, mnist, text, rnn,
-                                            # word2vec, gpu, room, mutants
+                                            # word2vec, autoencoders, transfer, gpu, room,
+                                            # mutants
     python scripts/bench.py --quick         # smaller budgets, to check the script itself
 
 Every timing is reported next to a baseline measured in the same run (the
@@ -30,6 +31,11 @@ import numpy as np  # noqa: E402
 
 from workshop.catalog import load_catalog  # noqa: E402
 from workshop.grading.loader import load_lesson  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from benches.ex13 import bench_autoencoders  # noqa: E402
+from benches.ex14 import bench_transfer  # noqa: E402
+from benches.gpu import bench_gpu  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -499,36 +505,6 @@ def bench_text(quick: bool) -> dict:
     }
 
 
-# --------------------------------------------------------------------------- GPU
-
-
-def bench_gpu(quick: bool) -> dict:
-    from workshop import gpu
-
-    report = gpu.setup()
-    out = {"devices": [d.short_name for d in report.devices]}
-    for n in (512, 2048) if quick else (512, 2048, 4096):
-        row = {}
-        for d in report.devices:
-            seconds = gpu.time_matmul(n, d.short_name, repeats=5)
-            row[d.short_name] = {"seconds": seconds, "gflops": round(2 * n**3 / seconds / 1e9, 1)}
-        if report.gpus:
-            row["gpu_over_cpu"] = round(
-                row["CPU:0"]["seconds"] / row[report.gpus[0].short_name]["seconds"], 1
-            )
-        out[f"matmul_{n}"] = row
-        _line(
-            f"  matmul n={n}: "
-            + ", ".join(f"{k} {v['gflops']} GFLOP/s" for k, v in row.items() if isinstance(v, dict))
-            + (
-                f"; GPU {row['gpu_over_cpu']}x the CPU"
-                if "gpu_over_cpu" in row
-                else " (no GPU here)"
-            )
-        )
-    return out
-
-
 # --------------------------------------------------------------------------- room
 
 
@@ -633,6 +609,8 @@ SECTIONS = {
     "text": bench_text,
     "rnn": bench_rnn,
     "word2vec": bench_word2vec,
+    "autoencoders": bench_autoencoders,
+    "transfer": bench_transfer,
     "gpu": bench_gpu,
     "room": bench_room,
     "mutants": bench_mutants,
