@@ -170,17 +170,18 @@ def full_batch_steps(model, x, y, steps: int, per_call: int = 100):
     by hand does, and what `model.fit(x, y, epochs=steps, batch_size=len(x))`
     does. Keras 3 starts every epoch anew (tenths of a second on TensorFlow,
     for a handful of points), so here the steps are one epoch over `steps`
-    copies of the data, run `per_call` at a time. The model keeps its
-    optimiser and loss (its metrics are dropped).
+    copies of the data, run `per_call` at a time (one at a time under
+    PyTorch, whose `fit` allows no more). The model keeps its optimiser and
+    loss (its metrics are dropped).
     """
+    import keras
     import numpy as np
 
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"expected as many targets as examples (not 0), got {len(x)} and {len(y)}")
-    model.compile(
-        optimizer=model.optimizer, loss=model.loss, steps_per_execution=min(steps, per_call)
-    )
+    per_call = 1 if keras.backend.backend() == "torch" else min(steps, per_call)
+    model.compile(optimizer=model.optimizer, loss=model.loss, steps_per_execution=per_call)
     copies = np.concatenate([x] * steps), np.concatenate([y] * steps)
     return model.fit(*copies, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
 
