@@ -11,6 +11,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from workshop import backend
 from workshop.catalog import load_catalog
 
 from .conftest import edit, project_env
@@ -233,6 +234,16 @@ def test_grade_a_folder_of_submissions(project, tmp_path):
     again = workshop(project, "grade", str(subs), "--timeout", "6", timeout=600)
     assert again.stdout.count("unchanged since the last run") == len(want) - 1, again.stdout
     assert _rows(subs / "grades.csv")["bob"]["ex01_perceptron"] == "passed"
+    here = backend.name()  # the Keras backend the grader runs under (tensorflow by default)
+    assert {r["backend"] for r in _rows(subs / "grades.csv").values()} == {here}
+
+    # Grades computed on another Keras backend are not reused: they are computed again.
+    (subs / "grades.csv").write_text(
+        (subs / "grades.csv").read_text().replace(f",{here},", ",elsewhere,")
+    )
+    third = workshop(project, "grade", str(subs), "--timeout", "6", timeout=600)
+    assert "unchanged since the last run" not in third.stdout, third.stdout
+    assert _rows(subs / "grades.csv")["alice"]["backend"] == here
 
 
 def test_grade_refuses_without_the_sandbox_unless_told(project, tmp_path):

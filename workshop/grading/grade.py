@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workshop import ROOT
+from workshop import backend as keras_backend
 from workshop.catalog import Module, load_catalog
 from workshop.grading import procs, runner
 
@@ -158,7 +159,7 @@ def columns(modules: list[Module]) -> list[str]:
     cols = ["attendee"]
     for m in modules:
         cols += [m.id, f"{m.id}_reason"]
-    return [*cols, "points", "max_points", "files_sha256"]
+    return [*cols, "points", "max_points", "backend", "files_sha256"]
 
 
 def _read_previous(out: Path, modules: list[Module]) -> dict[str, dict]:
@@ -273,7 +274,8 @@ def grade_folder(
     pending: dict[str, dict[str, runner.CheckResult]] = {}
     for sub in people:
         old = previous.get(sub.attendee)
-        if old is not None and old.get("files_sha256") == sub.digest:
+        same = old is not None and old.get("backend") == keras_backend.name()
+        if same and old.get("files_sha256") == sub.digest:
             rows[sub.attendee] = old
             if on_attendee:
                 on_attendee(sub.attendee, old, True)
@@ -286,6 +288,7 @@ def grade_folder(
     def finish(name: str) -> None:
         sub, results = by_name[name], pending[name]
         row = {"attendee": name, "files_sha256": sub.digest, "max_points": max_points}
+        row["backend"] = keras_backend.name()  # the Keras backend these grades were computed on
         points = 0
         for m in modules:
             r = results.get(m.id)
