@@ -26,11 +26,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from workshop import backend, data, gpu, lesson, pipeline, plotting, validate
 from workshop.repro import seed_everything
+
+# isort: split
+import keras  # after workshop, which keeps TensorFlow's start-up log quiet
 
 
 def ex04():

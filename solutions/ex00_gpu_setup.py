@@ -31,10 +31,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import keras
-from keras import ops
-
 from workshop import backend, gpu, lesson, plotting, validate
+
+# isort: split
+import keras  # after workshop, which keeps TensorFlow's start-up log quiet
+from keras import ops
 
 # %% [markdown]
 # ## Setup: what does this machine have?

@@ -33,11 +33,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 
 from workshop import data, gpu, lesson, plotting, validate
 from workshop.repro import seed_everything
+
+# isort: split
+import keras  # after workshop, which keeps TensorFlow's start-up log quiet
 
 # %% [markdown]
 # ## Data: two tasks from one data set

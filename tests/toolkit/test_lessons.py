@@ -217,3 +217,27 @@ out.mkdir(parents=True, exist_ok=True)
     summary = json.loads((out / "summary.json").read_text())
     assert [row["module"] for row in summary["lessons"]] == list(bodies)
     assert demo.default_jobs() >= 1
+
+
+@pytest.mark.parametrize("module", load_catalog(), ids=lambda m: m.id)
+def test_keras_is_imported_after_workshop(module):
+    """`workshop` quiets TensorFlow's C++ start-up log, but only for an import that comes after it:
+    `python solutions/exNN.py` and `workshop run` otherwise print a dozen lines of it."""
+    import ast
+
+    tree = ast.parse(module.solution_path().read_text(encoding="utf-8"))
+    first: dict[str, int] = {}
+    for node in tree.body:  # the module's own imports; those inside functions come later anyway
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            top = name.split(".")[0]
+            if top in ("workshop", "keras", "tensorflow"):
+                first.setdefault(top, node.lineno)
+    for heavy in ("keras", "tensorflow"):
+        if heavy in first:
+            assert first.get("workshop", 10**9) < first[heavy], (
+                f"{module.id}: `import {heavy}` on line {first[heavy]} comes before "
+                "`from workshop import ...`: move it after (see ex05's `# isort: split`)"
+            )

@@ -411,7 +411,7 @@ def mutants_of(module: Module, root: Path = ROOT) -> list[Mutant]:
 
 
 def _backend_test(node: ast.AST) -> str | None:
-    """"jax" for `keras.backend.backend() == "jax"` (any spelling of the call), else None."""
+    """ "jax" for `keras.backend.backend() == "jax"` (any spelling of the call), else None."""
     if not (
         isinstance(node, ast.Compare)
         and len(node.ops) == 1
@@ -624,9 +624,8 @@ def run(
 
     `measure` grades the solution first (it must pass) to time-limit the mutants.
     """
-    from workshop.grading.runner import run_checks
-
     from workshop import backend
+    from workshop.grading.runner import run_checks
 
     known = equivalents(root)
     here = backend.name()
