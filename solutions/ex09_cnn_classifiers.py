@@ -12,10 +12,9 @@
 # and `DL0101EN-4-1-Convolutional-Neural-Networks-with-Keras` (MNIST). Changes:
 # - the IBM notebook validates on its test set, so what it chooses flatters
 #   its test score; here a validation split serves every choice;
-# - integer labels with `sparse_categorical_crossentropy` (one-hot's loss,
-#   10× smaller targets); `keras.Input`, not `input_shape=`; `x[..., None]`,
-#   not `reshape(60000, 28, 28, 1)`; ex07's `feature_maps`, as the notebook's
-#   `Model(inputs=model.input, ...)` fails in Keras 3 on a Sequential model.
+# - integer labels, `sparse_categorical_crossentropy`; `keras.Input`, not
+#   `input_shape=`; `x[..., None]`, not `reshape(60000, 28, 28, 1)`; ex07's
+#   `feature_maps` (Keras 3 fails on the notebook's `model.input`).
 
 # %%
 """ex09 · CNN classifiers: a validation split, dense against CNN, overfitting and its cures."""
@@ -48,9 +47,8 @@ def ex07():
 # %% [markdown]
 # ## Data, and a validation split
 # Images (28, 28, 1), pixels in [0, 1]. Every choice (network, epoch, cure)
-# needs images the model did not train on, and not the test images: hold out
-# a validation split of the training images. Shuffle the row numbers 0…n−1
-# with the seed; the first n_val = round(fraction·n) go to validation.
+# needs images the model did not train on, and not the test images: shuffle
+# the row numbers 0…n−1 with the seed; the first round(fraction·n) validate.
 
 
 # %%

@@ -7,9 +7,7 @@
 # convolutional part for 5–9, against the same network from scratch, at 1
 # to 100 labelled examples per class: the figure every transfer-learning
 # course shows. With the network, a base pretrained on ImageNet joins in.
-#
-# **Your job:** fill in the five `TODO`s and answer the questions at the
-# end, then run `workshop check 14`.
+# **Your job:** the five `TODO`s and the questions, then `workshop check 14`.
 #
 # The decks stop before transfer learning; DeepLearning.AI's second course
 # and fast.ai's first lesson start with it. What changed, and why:

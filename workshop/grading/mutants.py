@@ -473,8 +473,16 @@ def _make(module, block, src, operator, edits, lazy, branches=()) -> Mutant | No
     return Mutant(module.id, block.todo, operator, lazy, first, before, after, new, backends)
 
 
-def sample(mutants: list[Mutant], n: int | None, seed: int = 0) -> list[Mutant]:
-    """At most `n` mutants, every lazy one first, the rest spread over operators (seeded)."""
+def sample(
+    mutants: list[Mutant], n: int | None, seed: int = 0, every_lazy: bool = False
+) -> list[Mutant]:
+    """At most `n` mutants, lazy ones first, the rest spread over operators (seeded).
+
+    every_lazy: every lazy mutant, and `n` of the others.
+    """
+    if every_lazy and n is not None:
+        lazy = [m for m in mutants if m.lazy]
+        return lazy + sample([m for m in mutants if not m.lazy], n, seed)
     if n is None or len(mutants) <= n:
         return mutants
     rng = random.Random(seed)
@@ -619,6 +627,7 @@ def run(
     progress=None,
     todo: str | None = None,
     measure: bool = True,
+    every_lazy: bool = False,
 ) -> list[LessonScore]:
     """Grade the (sampled) mutants of each module; one LessonScore per module.
 
@@ -634,7 +643,7 @@ def run(
         start = time.perf_counter()
         every = [m for m in mutants_of(module, root) if todo is None or m.todo == todo]
         mine = [m for m in every if m.backends is None or here in m.backends]
-        chosen = sample(mine, limit, seed)
+        chosen = sample(mine, limit, seed, every_lazy)
         score = LessonScore(
             module.id, generated=len(every), backend=here, elsewhere=len(every) - len(mine)
         )
