@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from workshop.grading import expect
+from workshop.grading.checks import answer
 from workshop.grading.judge import leaves_arguments_alone, type_name
 
 GATES = {
@@ -258,15 +259,6 @@ def test_random_start_is_seeded(lesson):
 
 
 # --------------------------------------------------------------------------- the questions
-
-
-def answer(lesson, key: str):
-    """One entry of the attendee's answers() (a dict keyed "q1", "q2", ...)."""
-    got = lesson.answers()
-    if not isinstance(got, dict) or key not in got:
-        keys = sorted(got) if isinstance(got, dict) else type_name(got)
-        raise AssertionError(f"answers() should return a dict with the key {key!r}, got {keys}")
-    return got[key]
 
 
 def learns(T, b=0.0, lr=1.0) -> bool:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from workshop.grading import expect
+from workshop.grading.checks import answer
 from workshop.grading.judge import compiled, leaves_arguments_alone, scenario, seed, type_name
 
 
@@ -270,15 +271,6 @@ def test_fit_line_learns_2x_minus_1(lesson):
 
 
 # --------------------------------------------------------------------------- the questions
-
-
-def answer(lesson, key: str):
-    """One entry of the attendee's answers() (a dict keyed "q1", "q2", ...)."""
-    got = lesson.answers()
-    if not isinstance(got, dict) or key not in got:
-        keys = sorted(got) if isinstance(got, dict) else type_name(got)
-        raise AssertionError(f"answers() should return a dict with the key {key!r}, got {keys}")
-    return got[key]
 
 
 def test_q1_the_largest_stable_learning_rate(lesson):

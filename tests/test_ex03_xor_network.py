@@ -14,6 +14,7 @@ import pytest
 from scipy import special
 
 from workshop.grading import expect
+from workshop.grading.checks import answer
 from workshop.grading.judge import compiled, type_name
 
 FAR = np.array([-1000.0, -50.0, 50.0, 1000.0])
@@ -261,15 +262,6 @@ def test_keras_takes_the_numpy_nets_steps(lesson):
 
 
 # --------------------------------------------------------------------------- the questions
-
-
-def answer(lesson, key: str):
-    """One entry of the attendee's answers() (a dict keyed "q1", "q2", ...)."""
-    got = lesson.answers()
-    if not isinstance(got, dict) or key not in got:
-        keys = sorted(got) if isinstance(got, dict) else type_name(got)
-        raise AssertionError(f"answers() should return a dict with the key {key!r}, got {keys}")
-    return got[key]
 
 
 def test_q2_the_largest_slope_of_the_sigmoid(lesson):

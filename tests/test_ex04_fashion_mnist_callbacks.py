@@ -16,6 +16,7 @@ import pytest
 
 from workshop import data
 from workshop.grading import expect
+from workshop.grading.checks import answer, same_network
 from workshop.grading.judge import compiled, scenario, seed, type_name
 
 
@@ -36,26 +37,6 @@ def reference_model():
             keras.layers.Dense(128, activation="relu"),
             keras.layers.Dense(10, activation="softmax"),
         ]
-    )
-
-
-def same_network(model, reference, x, what: str, hint: str) -> None:
-    """`model` computes what `reference` computes once both hold `model`'s weights."""
-    import keras
-
-    got = [tuple(w.shape) for w in model.get_weights()]
-    want = [tuple(w.shape) for w in reference.get_weights()]
-    assert got == want, (
-        f"{what}: its weight arrays have the shapes {got}; the network asked for has {want}. {hint}"
-    )
-    reference.set_weights(model.get_weights())
-    expect.close(
-        keras.ops.convert_to_numpy(model(x)),
-        keras.ops.convert_to_numpy(reference(x)),
-        f"{what}'s output on {len(x)} images of the judge (against the same weights in Keras)",
-        rtol=1e-4,
-        atol=1e-6,
-        hint=hint,
     )
 
 
@@ -111,6 +92,7 @@ def test_model_computes_flatten_relu_softmax(lesson, rng):
         x,
         "build_model's network",
         "28×28 inputs, flattened; 128 relu units; 10 softmax outputs (probabilities)",
+        inputs="images",
     )
 
 
@@ -260,15 +242,6 @@ def test_most_confused(lesson, rng):
 
 
 # --------------------------------------------------------------------------- the questions
-
-
-def answer(lesson, key: str):
-    """One entry of the attendee's answers() (a dict keyed "q1", "q2", ...)."""
-    got = lesson.answers()
-    if not isinstance(got, dict) or key not in got:
-        keys = sorted(got) if isinstance(got, dict) else type_name(got)
-        raise AssertionError(f"answers() should return a dict with the key {key!r}, got {keys}")
-    return got[key]
 
 
 def test_q1_parameters(lesson):

@@ -12,6 +12,7 @@ the model that repeat trained. Inputs are drawn afresh each run (`rng`).
 import numpy as np
 
 from workshop.grading import expect
+from workshop.grading.checks import answer, same_network
 from workshop.grading.judge import compiled, leaves_arguments_alone, scenario, seed, type_name
 
 
@@ -22,26 +23,6 @@ def dense_reference(n_inputs, sizes, n_out, last=None):
     layers = [keras.Input(shape=(n_inputs,))]
     layers += [keras.layers.Dense(n, activation="relu") for n in sizes]
     return keras.Sequential([*layers, keras.layers.Dense(n_out, activation=last)])
-
-
-def same_network(model, reference, x, what: str, hint: str) -> None:
-    """`model` computes what `reference` computes once both hold `model`'s weights."""
-    import keras
-
-    got = [tuple(w.shape) for w in model.get_weights()]
-    want = [tuple(w.shape) for w in reference.get_weights()]
-    assert got == want, (
-        f"{what}: its weight arrays have the shapes {got}; the network asked for has {want}. {hint}"
-    )
-    reference.set_weights(model.get_weights())
-    expect.close(
-        keras.ops.convert_to_numpy(model(x)),
-        keras.ops.convert_to_numpy(reference(x)),
-        f"{what}'s output on {len(x)} inputs of the judge (against the same weights in Keras)",
-        rtol=1e-4,
-        atol=1e-6,
-        hint=hint,
-    )
 
 
 def same_training(model, reference, x, y, loss, optimizer, what: str, hint: str, accuracy=False):
@@ -282,15 +263,6 @@ def test_save_and_reload_predicts_the_same(lesson, rng):
 
 
 # --------------------------------------------------------------------------- the questions
-
-
-def answer(lesson, key: str):
-    """One entry of the attendee's answers() (a dict keyed "q1", "q2", ...)."""
-    got = lesson.answers()
-    if not isinstance(got, dict) or key not in got:
-        keys = sorted(got) if isinstance(got, dict) else type_name(got)
-        raise AssertionError(f"answers() should return a dict with the key {key!r}, got {keys}")
-    return got[key]
 
 
 def test_q1_regression_parameters(lesson):

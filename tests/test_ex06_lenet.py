@@ -13,6 +13,7 @@ steps give. count_parameters is run on a model the judge builds.
 import numpy as np
 
 from workshop.grading import expect
+from workshop.grading.checks import answer
 from workshop.grading.judge import compiled, leaves_arguments_alone, type_name
 
 # (name, kind, maps or units, kernel, stride) straight from the table.
@@ -275,15 +276,6 @@ def test_parameter_counts(lesson, rng):
 
 
 # --------------------------------------------------------------------------- the questions
-
-
-def answer(lesson, key: str):
-    """One entry of the attendee's answers() (a dict keyed "q1", "q2", ...)."""
-    got = lesson.answers()
-    if not isinstance(got, dict) or key not in got:
-        keys = sorted(got) if isinstance(got, dict) else type_name(got)
-        raise AssertionError(f"answers() should return a dict with the key {key!r}, got {keys}")
-    return got[key]
 
 
 def test_q1_the_papers_c3(lesson):
