@@ -148,11 +148,7 @@ def build_skipgram_model(vocab_size: int, dim: int = 64):
     score = keras.layers.Dot(axes=1)([target_vector, context_vector])
     probability = keras.layers.Activation("sigmoid")(score)
     model = keras.Model(inputs=[center, context], outputs=probability, name="skipgram")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=0.01),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="binary_crossentropy")
     return model
     # END SOLUTION
 
