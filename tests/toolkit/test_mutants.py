@@ -59,6 +59,13 @@ def test_a_fixed_sample_keeps_every_lazy_mutant():
     assert len({m.operator for m in chosen if not m.lazy}) >= 3, "spread over operators"
 
 
+def test_every_lazy_mutant_and_a_sample_of_the_others():
+    every = mutants.mutants_of(find_module("ex02"))
+    chosen = mutants.sample(every, 4, seed=1, every_lazy=True)
+    lazy = [m for m in every if m.lazy]
+    assert [m for m in chosen if m.lazy] == lazy and sum(not m.lazy for m in chosen) == 4
+
+
 def test_every_listed_equivalent_is_a_current_mutant():
     """A solution edited since an entry was written leaves it stale: it must be reviewed again."""
     ids: dict[str, set] = {}

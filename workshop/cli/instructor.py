@@ -32,6 +32,11 @@ def _add_verify(sub) -> None:
     s.add_argument(
         "--sample", type=int, default=0, metavar="K", help="which fixed sample (default 0)"
     )
+    s.add_argument(
+        "--every-lazy",
+        action="store_true",
+        help="with --mutants N: every lazy mutant, and the sample of N of the others",
+    )
     s.add_argument("-j", "--jobs", type=int, default=2, help="mutants graded at once (default 2)")
     s.add_argument("--json", metavar="FILE", help="write the mutation scores as JSON")
     s.set_defaults(func=cmd_verify)
@@ -85,7 +90,12 @@ def _verify_mutants(args, modules) -> bool:
     for module in modules:
         console.print(f"[dim]mutants of {module.id} ...[/]")
         scores += mutants.run(
-            [module], limit=args.mutants or None, seed=args.sample, jobs=args.jobs, progress=show
+            [module],
+            limit=args.mutants or None,
+            seed=args.sample,
+            jobs=args.jobs,
+            progress=show,
+            every_lazy=args.every_lazy,
         )
     console.print(mutants.table(scores), markup=False, highlight=False, soft_wrap=True)
     survivors = mutants.report(scores)
