@@ -267,8 +267,9 @@ def test_cosine_similarity(lesson, rng):
 def test_nearest(lesson, rng):
     words = [str(w) for w in rng.permutation(WORDS)]
     vocab = {w: i for i, w in enumerate(words)}
-    emb = rng.normal(0, 1, (len(words), 6))
+    emb = rng.normal(0, 1, (len(words), 6)) * rng.uniform(0.05, 3.0, (len(words), 1))
     emb[3] = 0.0  # a row of zeros (a word never trained) must not break anything
+    emb[4] *= 0.3 / np.linalg.norm(emb[4])  # a short vector has a direction too
     query = words[int(rng.integers(4, len(words)))]
     k = int(rng.integers(2, 5))
     unit = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-300)
