@@ -25,10 +25,10 @@ def test_every_block_is_mutated_within_itself(module):
     assert len({m.id for m in found}) == len(found), "mutant ids are unique"
     assert any(m.lazy for m in found), "every lesson has lazy mutants"
     inside = {line for b in blocks for line in range(b.first, b.last + 1)}
-    original = text.splitlines()
+    original = text.rstrip().splitlines()
     for m in found:
         compile(m.source, m.module, "exec")
-        body = m.source.split(mutants.LAZY_HELPERS.strip().splitlines()[0])[0].splitlines()
+        body = m.source.split(mutants.LAZY_HELPERS.strip().splitlines()[0])[0].rstrip().splitlines()
         assert m.todo in {b.todo for b in blocks}
         if len(body) == len(original):  # a one-line change: only inside the blocks
             changed = {i + 1 for i, (a, b) in enumerate(zip(original, body, strict=True)) if a != b}
