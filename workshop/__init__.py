@@ -9,6 +9,13 @@ import os
 import warnings
 from pathlib import Path
 
+# JAX on the CPU runs LAPACK (a QR for Keras's orthogonal initialiser, for
+# one) from several threads of its own at once, through SciPy's OpenBLAS,
+# whose own thread pool then can wait forever (seen in the tests: a process
+# spinning in exec_blas_async_wait). One OpenBLAS thread per caller avoids it;
+# the lessons' arrays are small. Set before SciPy loads; an explicit value wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # Keras 3's fit() warns that its default shuffle=True is ignored for a
 # tf.data.Dataset; the lessons' pipelines shuffle already, so the warning
 # would only confuse attendees.

@@ -49,7 +49,16 @@ class WorkerSpec:
 
 def worker_env(spec: WorkerSpec, home: str) -> dict[str, str]:
     """A small, explicit environment: nothing of the judge's (no keys, no paths to the checks)."""
-    keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TZ", "CUDA_VISIBLE_DEVICES", "KERAS_BACKEND")
+    keep = (
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "SYSTEMROOT",
+        "TZ",
+        "CUDA_VISIBLE_DEVICES",
+        "KERAS_BACKEND",
+        "OPENBLAS_NUM_THREADS",
+    )
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
         HOME=home,
