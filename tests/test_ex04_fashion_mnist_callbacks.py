@@ -16,7 +16,7 @@ import pytest
 
 from workshop import data
 from workshop.grading import expect
-from workshop.grading.checks import answer, same_network
+from workshop.grading.checks import answer, same_network, same_training
 from workshop.grading.judge import compiled, scenario, seed, type_name
 
 
@@ -38,37 +38,6 @@ def reference_model():
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
-
-
-def same_training(model, reference, x, y, loss, optimizer, what: str, hint: str) -> None:
-    """The compiled loss, 'accuracy' and optimiser of `model`, by their values against Keras's."""
-    import keras
-
-    reference.set_weights(model.get_weights())
-    scores = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
-    p = keras.ops.convert_to_numpy(model(x))
-    want = float(keras.ops.convert_to_numpy(loss(y, p)))
-    got = expect.number(scores.get("loss"), f"{what}'s loss")
-    expect.close(got, want, f"{what}'s loss on the judge's {len(x)} images", rtol=1e-4, hint=hint)
-    assert "accuracy" in scores, (
-        f"compile with metrics=['accuracy']; evaluate gave {sorted(scores)}"
-    )
-    labels = y if np.ndim(y) == 1 else np.argmax(y, axis=1)
-    expect.close(
-        scores["accuracy"],
-        float(np.mean(p.argmax(axis=1) == labels)),
-        f"{what}'s 'accuracy' (against the share of images whose largest output is right)",
-        rtol=1e-5,
-        hint="metrics=['accuracy']",
-    )
-    reference.compile(optimizer=optimizer, loss=loss)
-    for step in (1, 2):
-        model.train_on_batch(x, y)
-        reference.train_on_batch(x, y)
-        for i, (g, w) in enumerate(zip(model.get_weights(), reference.get_weights(), strict=True)):
-            expect.close(
-                g, w, f"{what}'s weights[{i}] after {step} step(s)", rtol=1e-3, atol=1e-5, hint=hint
-            )
 
 
 def test_load_data_scales_to_unit_range(lesson, offline, rng):

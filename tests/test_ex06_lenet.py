@@ -13,7 +13,7 @@ steps give. count_parameters is run on a model the judge builds.
 import numpy as np
 
 from workshop.grading import expect
-from workshop.grading.checks import answer
+from workshop.grading.checks import answer, same_training
 from workshop.grading.judge import compiled, leaves_arguments_alone, type_name
 
 # (name, kind, maps or units, kernel, stride) straight from the table.
@@ -97,37 +97,6 @@ def outputs(model, x):
     return keras.ops.convert_to_numpy(model(x))
 
 
-def same_training(model, reference, x, y, what: str, hint: str) -> None:
-    """The compiled loss, 'accuracy' and optimiser of `model`, by their values against Keras's."""
-    import keras
-
-    loss = keras.losses.SparseCategoricalCrossentropy()
-    reference.set_weights(model.get_weights())
-    scores = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
-    p = outputs(model, x)
-    want = float(keras.ops.convert_to_numpy(loss(y, p)))
-    got = expect.number(scores.get("loss"), f"{what}'s loss")
-    expect.close(got, want, f"{what}'s loss on the judge's {len(x)} images", rtol=1e-4, hint=hint)
-    assert "accuracy" in scores, (
-        f"compile with metrics=['accuracy']; evaluate gave {sorted(scores)}"
-    )
-    expect.close(
-        scores["accuracy"],
-        float(np.mean(p.argmax(axis=1) == y)),
-        f"{what}'s 'accuracy' (against the share of images whose largest output is right)",
-        rtol=1e-5,
-        hint="metrics=['accuracy']",
-    )
-    reference.compile(optimizer=keras.optimizers.Adam(), loss=loss)
-    for step in (1, 2):
-        model.train_on_batch(x, y)
-        reference.train_on_batch(x, y)
-        for i, (g, w) in enumerate(zip(model.get_weights(), reference.get_weights(), strict=True)):
-            expect.close(
-                g, w, f"{what}'s weights[{i}] after {step} step(s)", rtol=1e-3, atol=1e-5, hint=hint
-            )
-
-
 def test_conv_parameters_share_weights(lesson, rng):
     got = expect.integer(lesson.conv_parameters(5, 1, 20), "conv_parameters(5, 1, 20)")
     expect.equal(got, 20 * (5 * 5 + 1), "conv_parameters(5, 1, 20)", hint="the deck: 20 × 26")
@@ -143,6 +112,8 @@ def test_conv_parameters_share_weights(lesson, rng):
 
 
 def test_the_decks_small_network(lesson, rng):
+    import keras
+
     model = lesson.build_decks_cnn()
     reference = reference_decks_cnn()
     hint = (
@@ -166,6 +137,8 @@ def test_the_decks_small_network(lesson, rng):
         reference,
         x,
         y,
+        keras.losses.SparseCategoricalCrossentropy(),
+        keras.optimizers.Adam(),
         "build_decks_cnn's model",
         "integer labels: the sparse categorical cross-entropy; optimizer='adam'",
     )
@@ -218,6 +191,8 @@ def test_layers_follow_the_table(lesson, rng):
 
 
 def test_lenet_learns_with_adam_and_sparse_cross_entropy(lesson, rng):
+    import keras
+
     model = compiled(lesson.build_lenet5(), "build_lenet5")
     reference = reference_lenet()
     same_weight_shapes(model, reference, "build_lenet5's network", "the table's layers")
@@ -228,6 +203,8 @@ def test_lenet_learns_with_adam_and_sparse_cross_entropy(lesson, rng):
         reference,
         x,
         y,
+        keras.losses.SparseCategoricalCrossentropy(),
+        keras.optimizers.Adam(),
         "build_lenet5's model",
         "integer labels: loss='sparse_categorical_crossentropy'; optimizer='adam'",
     )
