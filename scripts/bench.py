@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from benches.ex13 import bench_autoencoders  # noqa: E402
 from benches.ex14 import bench_transfer  # noqa: E402
 from benches.gpu import bench_gpu  # noqa: E402
+from benches.shared import real_mnist  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -207,15 +208,6 @@ def bench_grade(quick: bool, submissions: int = 10) -> dict:
 # --------------------------------------------------------------------------- MNIST
 
 
-def _real_mnist():
-    from workshop.data import read_idx
-
-    folder = SHARED / "mnist-test"
-    images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
-    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz").astype("int64")
-    return (images[:8000], labels[:8000]), (images[8000:], labels[8000:])
-
-
 class _Clock:
     """Keras callback: wall time and validation accuracy after every epoch."""
 
@@ -284,7 +276,7 @@ def bench_mnist(quick: bool) -> dict:
     if not (SHARED / "mnist-test").exists():
         _line("  skipped: ../shared/data/mnist-test is not here")
         return {"skipped": "no ../shared/data/mnist-test"}
-    (x_train, y_train), (x_test, y_test) = _real_mnist()
+    (x_train, y_train), (x_test, y_test) = real_mnist()
     if quick:
         x_train, y_train = x_train[:1000], y_train[:1000]
     out = {

@@ -24,12 +24,10 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 def _mnist_split():
-    from workshop.data import read_idx
+    """The shared MNIST as floats in [0, 1]: (first 8,000, last 2,000)."""
+    from benches.shared import real_mnist
 
-    folder = SHARED / "mnist-test"
-    images = read_idx(folder / "t10k-images-idx3-ubyte.gz").astype("float32") / 255
-    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz").astype("int64")
-    return (images[:8000], labels[:8000]), (images[8000:], labels[8000:])
+    return tuple((x.astype("float32") / 255, y) for x, y in real_mnist())
 
 
 def _nearest(x, reference, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
@@ -137,5 +135,5 @@ if __name__ == "__main__":
     import json
     import sys
 
-    sys.path.insert(0, str(ROOT))
+    sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
     print(json.dumps(bench_autoencoders("--quick" in sys.argv), indent=2))

@@ -24,13 +24,10 @@ COUNTS = (10, 50)
 
 
 def _mnist_split():
-    from workshop.data import read_idx
+    """The shared MNIST as (N, 28, 28, 1) floats in [0, 1]: (first 8,000, last 2,000)."""
+    from benches.shared import real_mnist
 
-    folder = SHARED / "mnist-test"
-    images = read_idx(folder / "t10k-images-idx3-ubyte.gz").astype("float32") / 255
-    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz").astype("int64")
-    images = images[..., np.newaxis]
-    return (images[:8000], labels[:8000]), (images[8000:], labels[8000:])
+    return tuple((x[..., np.newaxis].astype("float32") / 255, y) for x, y in real_mnist())
 
 
 def bench_transfer(quick: bool) -> dict:
@@ -113,5 +110,5 @@ if __name__ == "__main__":
     import json
     import sys
 
-    sys.path.insert(0, str(ROOT))
+    sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
     print(json.dumps(bench_transfer("--quick" in sys.argv), indent=2))
