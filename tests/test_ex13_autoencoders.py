@@ -135,6 +135,18 @@ def test_encoder_and_decoder_share_the_autoencoders_layers(lesson, rng):
         "change to their weights is a change to it; the decoder: Dense(h, 'relu') for h in "
         "reversed(hidden), Dense(784, 'sigmoid'), Reshape((28, 28))",
     )
+    import keras
+
+    training = keras.ops.convert_to_numpy(got["autoencoder"](x, training=True))
+    expect.close(
+        training.astype(float),
+        image,
+        "the autoencoder's output in training mode (as fit runs it)",
+        rtol=1e-3,
+        atol=1e-4,
+        hint="the autoencoder is the encoder, then the decoder, nothing between: noise belongs "
+        "to the inputs (add_noise), not to the model",
+    )
 
 
 def test_autoencoder_is_compiled_with_adam_and_the_mean_squared_error(lesson, rng):
@@ -198,6 +210,14 @@ def test_add_noise_is_seeded_gaussian_noise_of_that_std(lesson, rng):
         float(np.abs(other - got).mean()), std / 2, None, "the change from seed to seed + 1"
     )
     expect.equal(lesson.add_noise(x, std), lesson.add_noise(x, std, 0), "the default seed is 0")
+    small = x[:2]
+    draws = {lesson.add_noise(small, std, s).tobytes() for s in range(seed, seed + 8)}
+    expect.equal(
+        len(draws),
+        8,
+        f"different noises from 8 different seeds ({seed} to {seed + 7})",
+        hint="a generator made from the seed itself: np.random.default_rng(seed)",
+    )
 
 
 def test_add_noise_clips_to_the_unit_range(lesson, rng):
@@ -226,16 +246,31 @@ def test_add_noise_clips_to_the_unit_range(lesson, rng):
 def train(lesson, x_train, x_val, latent, epochs, noise_std, seed):
     """train_autoencoder under a fixed seed; the trained models and the history."""
     import keras
+    import numpy as np
+
+    fits = []  # what each call to fit was given: the inputs, the targets, the validation pair
+    real_fit = keras.Model.fit
+
+    def fit(self, x=None, y=None, *args, validation_data=None, **kw):
+        pair = tuple(validation_data) if isinstance(validation_data, (tuple, list)) else ()
+        fits.append([np.asarray(v, dtype="float32") if v is not None else None for v in (x, y)])
+        fits[-1] += [np.asarray(v, dtype="float32") for v in pair[:2]]
+        return real_fit(self, x, y, *args, validation_data=validation_data, **kw)
 
     keras.utils.set_random_seed(seed)
-    got = lesson.train_autoencoder(
-        x_train, x_val, latent_dim=latent, epochs=epochs, noise_std=noise_std
-    )
+    keras.Model.fit = fit
+    try:
+        got = lesson.train_autoencoder(
+            x_train, x_val, latent_dim=latent, epochs=epochs, noise_std=noise_std
+        )
+    finally:
+        keras.Model.fit = real_fit
     return {
         "autoencoder": got.autoencoder,
         "encoder": got.encoder,
         "decoder": got.decoder,
         "history": dict(got.history.history),
+        "fits": fits,
     }
 
 
@@ -276,8 +311,37 @@ def test_train_autoencoder_learns(lesson, rng):
 def test_denoising_trains_noisy_inputs_against_clean_targets(lesson, rng):
     x_train, x_val = _digits(rng, 300, 100)
     seed, std = int(rng.integers(0, 1000)), 0.5
-    runs = [train(lesson, x_train, x_val, 8, 3, s, seed)["autoencoder"] for s in (0.0, 0.0, std)]
+    trained = [train(lesson, x_train, x_val, 8, 3, s, seed) for s in (0.0, 0.0, std)]
+    runs = [t["autoencoder"] for t in trained]
     weights = [m.get_weights() for m in runs]
+    # What fit was given, measured here: clean targets, inputs carrying the noise asked for,
+    # for the training images and for the validation ones.
+    fits = trained[2]["fits"]
+    assert len(fits) == 1 and len(fits[0]) == 4, (
+        "train_autoencoder calls fit once, with the inputs, the targets and "
+        f"validation_data=(inputs, targets); it made {len(fits)} call(s)"
+    )
+    grey = _clipped_mean(std)  # what the noise adds, on average, where the digit is black
+    for (inputs, targets), clean, part in (
+        (fits[0][:2], x_train, "training"),
+        (fits[0][2:], x_val, "validation"),
+    ):
+        expect.close(
+            targets,
+            clean,
+            f"the {part} targets fit was given (noise_std={std})",
+            atol=0,
+            hint="the targets are the clean images, as they came: the model learns to undo noise",
+        )
+        expect.array(inputs, f"the {part} inputs fit was given", shape=clean.shape)
+        expect.close(
+            float(np.mean(inputs[clean == 0])),
+            grey,
+            f"the {part} inputs' average where the clean digit is black (noise of std {std}, "
+            "clipped, adds that much grey)",
+            rtol=0.25,
+            hint=f"the {part} inputs are add_noise(the {part} images, noise_std)",
+        )
 
     def apart(a, b):
         return max(float(np.max(np.abs(p - q))) for p, q in zip(a, b, strict=True))
@@ -355,14 +419,16 @@ def test_anomaly_scores_is_the_roc_auc_of_the_errors(lesson, rng):
         want = _auc(*errors)
         if 0.6 <= want <= 0.85:
             break
-    got = lesson.anomaly_scores(model, normal, odd)
-    expect.close(
-        got,
-        want,
-        f"the ROC AUC for {len(odd)} odd images against {len(normal)} normal ones",
-        atol=1e-6,
-        hint="the reconstruction errors as scores, label 1 for the odd images; roc_auc_score",
-    )
+    # ... and the other way round: the odd images rebuilt better (an AUC below 0.5 is an answer too)
+    for usual, unusual, auc in ((normal, odd, want), (odd, normal, 1 - want)):
+        got = lesson.anomaly_scores(model, usual, unusual)
+        expect.close(
+            got,
+            auc,
+            f"the ROC AUC for {len(unusual)} odd images against {len(usual)} normal ones",
+            atol=1e-6,
+            hint="the reconstruction errors as scores, label 1 for the odd images; roc_auc_score",
+        )
 
 
 def test_answers(lesson):
