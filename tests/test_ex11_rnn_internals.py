@@ -243,6 +243,19 @@ def test_lstm_step_is_keras_lstm(lesson, rng):
         atol=1e-4,
         hint="c_t = f⊙c_{t−1} + i⊙g",
     )
+    h_one, c_one = _pair(
+        lesson.lstm_step(X[0, 0], h0[0], c0[0], kernel, recurrent, bias),
+        ("h_t", "c_t"),
+        "lstm_step",
+    )
+    expect.close(
+        h_one,
+        want[0, 0],
+        "h_t of one sequence (x_t of shape (input_dim,), h_prev of shape (units,))",
+        rtol=1e-4,
+        atol=1e-4,
+        hint="1-D x_t and h_prev are one sequence: split along the last axis (axis=-1)",
+    )
     z = X[:, 0] @ kernel + h0 @ recurrent + bias
     i, f, g, o = np.split(z, 4, axis=-1)
     answer = lesson.lstm_step(X[:, 0], h0, c0, kernel, recurrent, bias, return_gates=True)
@@ -285,6 +298,14 @@ def test_gru_step_is_keras_gru(lesson, rng):
             hint="blocks update, reset, candidate; bias[0] goes with x_t·kernel, bias[1] with "
             "h·recurrent_kernel; reset_after: r multiplies the whole recurrent candidate part",
         )
+    expect.close(
+        expect.numbers(lesson.gru_step(X[0, 0], h0[0], kernel, recurrent, bias), "gru_step's h_t"),
+        want[0, 0],
+        "h_t of one sequence (x_t of shape (input_dim,), h_prev of shape (units,))",
+        rtol=1e-4,
+        atol=1e-4,
+        hint="1-D x_t and h_prev are one sequence: split along the last axis (axis=-1)",
+    )
     x_z, x_r, x_h = np.split(X[:, 0] @ kernel + bias[0], 3, axis=-1)
     r_z, r_r, r_h = np.split(h0 @ recurrent + bias[1], 3, axis=-1)
     z, r = _sigmoid(x_z + r_z), _sigmoid(x_r + r_r)
