@@ -81,6 +81,9 @@ def during():
                 sys.stderr.flush()
 
 
+_AFTER_IMPORT: list = []  # callbacks run with the module once TensorFlow is imported
+
+
 class _Finder(importlib.abc.MetaPathFinder):
     """Loads `tensorflow` inside `during()` (whoever imports it first: a lesson, Keras)."""
 
@@ -108,9 +111,16 @@ class _Finder(importlib.abc.MetaPathFinder):
                 # strategy can still be created afterwards.
                 with contextlib.suppress(Exception):
                     module.config.list_physical_devices("GPU")
+            for callback in _AFTER_IMPORT:
+                callback(module)
 
         spec.loader.exec_module = exec_module
         return spec
+
+
+def _add_finder() -> None:
+    if "tensorflow" not in sys.modules and not any(isinstance(f, _Finder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())
 
 
 def install() -> None:
@@ -118,5 +128,14 @@ def install() -> None:
     if not enabled():
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ INFO and WARNING; errors still show
-    if "tensorflow" not in sys.modules and not any(isinstance(f, _Finder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _Finder())
+    _add_finder()
+
+
+def after_import(callback) -> None:
+    """Call `callback(tensorflow)` once TensorFlow is imported: now, if it is already."""
+    module = sys.modules.get("tensorflow")
+    if module is not None and hasattr(module, "config"):
+        callback(module)
+        return
+    _AFTER_IMPORT.append(callback)
+    _add_finder()

@@ -72,7 +72,7 @@ def same_training(
             rtol=1e-5,
             hint="metrics=['accuracy']",
         )
-    reference.compile(optimizer=optimizer, loss=loss)
+    reference.compile(optimizer=optimizer, loss=loss, run_eagerly=True)
     for step in (1, 2):
         model.train_on_batch(x, y)
         reference.train_on_batch(x, y)

@@ -28,6 +28,7 @@ def main(argv: list[str]) -> int:
     # Whatever the worker detaches (a double fork, a new session) is re-parented
     # to this process, not to init, and dies with the check (see the plugin).
     procs.become_subreaper()
+    procs.quick_tensorflow()
     # Our own copies of stdin and stdout: pytest's capturing replaces fds 0 and 1.
     control = os.fdopen(os.dup(0), "r", encoding="utf-8")
     report = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)

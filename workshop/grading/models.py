@@ -119,6 +119,10 @@ def from_payload(payload: dict):
             model.set_weights(weights)
         if compiled is not None:
             model.compile_from_config(compiled)
+        # The judge evaluates and trains on a handful of rows: compiling a function
+        # for each model it rebuilds (half a second on TensorFlow) costs more than
+        # running its steps one operation at a time. (A recompile turns this off.)
+        model.run_eagerly = True
     except Exception as exc:
         raise ModelRefused(
             f"the model's weights or compile settings do not fit it: {type(exc).__name__}: {exc}"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop.grading import wire
+from workshop.grading import procs, wire
 from workshop.grading.loader import import_file
 
 MAX_LIST = 1_000_000
@@ -362,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     if stack_fd is not None:
         faulthandler.enable(file=stack_fd)  # a crash in C code still says where
     _drop_project_root()
+    procs.quick_tensorflow()
     _preload(args.preload)
     Worker(sock, stack_fd, args.preload).serve()
     sock.close()
