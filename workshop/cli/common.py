@@ -73,11 +73,12 @@ def print_result(result: runner.CheckResult, module: Module, verbose: bool) -> N
         )
 
 
-def check_exercise(m: Module, use_sandbox: bool = False, seed=None, pending=None):
+def check_exercise(m: Module, use_sandbox: bool = False, seed=None, pending=None, earlier=None):
     """Grade the attendee's exercise: the `.py`, or the notebook if they work there.
 
     Returns (result, the file graded). `pending` is a judge and worker started
-    in advance (`workshop watch`).
+    in advance (`workshop watch`); `earlier`, its last check of this lesson
+    (verdicts that still hold are kept).
     """
     from workshop import notebooks
 
@@ -107,7 +108,7 @@ def check_exercise(m: Module, use_sandbox: bool = False, seed=None, pending=None
             pending.discard()
     elif pending is not None:
         siblings = runner.read_siblings(m, m.exercise_path().parent)
-        result = pending.go(text, display=choice.display, siblings=siblings)
+        result = pending.go(text, display=choice.display, siblings=siblings, earlier=earlier)
     else:
         result = runner.run_checks(
             m, text=text, display=choice.display, sandbox=use_sandbox, seed=seed

@@ -73,6 +73,12 @@ def _add_watch(sub) -> None:
     s = sub.add_parser("watch", help="check each exercise you save, as soon as you save it")
     s.add_argument("module", nargs="?", help="only this module (default: whichever file is saved)")
     s.add_argument("--poll", action="store_true", help="poll (network drives; automatic on WSL)")
+    s.add_argument(
+        "--all-checks",
+        action="store_true",
+        help="run every check on every save (by default a check that passed is not run again "
+        "while nothing it calls has changed)",
+    )
     s.add_argument("-v", "--verbose", action="store_true")
     s.set_defaults(func=cmd_watch)
 
@@ -84,6 +90,7 @@ def cmd_watch(args) -> int:
     fixed = find_module(args.module, modules) if args.module else None
     poll = args.poll or _is_wsl()
     ready = _Ready()
+    earlier: dict[str, runner.Earlier] = {}  # each lesson's last check, whose verdicts may stay
 
     def stop(_signum, _frame):
         raise KeyboardInterrupt
@@ -97,7 +104,12 @@ def cmd_watch(args) -> int:
             "save any exercise to check it, Ctrl-C to stop",
             highlight=False,
         )
-        result, graded = check_exercise(m, pending=ready.take(m))
+        pending = ready.take(m)
+        result, graded = check_exercise(
+            m, pending=pending, earlier=None if args.all_checks else earlier.get(m.id)
+        )
+        if result.checks:  # graded (not refused for a syntax error, say): the next save compares
+            earlier[m.id] = pending.earlier(result)
         print_result(result, m, args.verbose)
         save_progress(result, m, graded)
         if result.ok and not fixed:

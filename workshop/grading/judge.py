@@ -22,7 +22,7 @@ import sys
 import textwrap
 import types
 
-from workshop.grading import spawn, wire
+from workshop.grading import reuse, spawn, wire
 from workshop.grading.spawn import WorkerSpec
 
 
@@ -44,6 +44,7 @@ class Connection:
         self.encode = wire.Encoder(self._other)
         self.decode = wire.Decoder(remote=self._remote, keras=self._model)
         self.notes: dict[str, list] = {}  # what the current check saw (reset per check)
+        self.used: set[str] = set()  # the lesson's names the current check asked for
 
     def _remote(self, ref: int, type_name: str, is_callable: bool, name=None, line=None):
         return wire.Remote(self, ref, type_name, is_callable, name, line)
@@ -103,6 +104,10 @@ class Connection:
             raise WorkerGone(str(self.gone), self.gone.returncode)
         if op == "call":
             self._last_call = fields.get("ref")
+        elif op == "get" and fields.get("ref") == 0:
+            self.used.add(str(fields.get("name")))
+        elif op == "scenario":
+            self.used.update(reuse.scenario_uses(str(fields.get("source"))))
         message = {"op": op, **{k: self.encode(v) for k, v in fields.items()}}
         try:
             wire.send(self.sock, message)

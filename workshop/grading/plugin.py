@@ -145,6 +145,9 @@ class _Verdicts:
                 "name": item.name,
                 "when": report.when,
                 "outcome": report.outcome,
+                "duration": round(float(report.duration), 3),
+                # the lesson's names it asked for: `watch` reruns it when one of them changes
+                "uses": sorted(set().union(*(c.used for c in _connections(item.config))))[:500],
             }
             if call.excinfo is not None and report.outcome != "passed":
                 record["exceptions"] = describe(call.excinfo.value)
@@ -166,6 +169,11 @@ class _Verdicts:
                 pytest.exit("the grader went away", returncode=3)
             if isinstance(go.get("display"), str):
                 state["spec"].display = go["display"]
+            # Checks whose verdict the runner keeps (`watch`: nothing they reach changed).
+            keep = go.get("reuse")
+            if isinstance(keep, list) and keep:
+                keep = {str(k) for k in keep}
+                session.items[:] = [i for i in session.items if i.nodeid not in keep]
         return (yield)
 
     def pytest_sessionfinish(self, session, exitstatus):
@@ -204,6 +212,7 @@ def notes_of(config) -> dict:
 def pytest_runtest_setup(item):
     for connection in _connections(item.config):
         connection.notes = {}
+        connection.used = set()
 
 
 # --------------------------------------------------------------------------- set-up

@@ -34,7 +34,7 @@ from pathlib import Path
 from workshop import ROOT
 from workshop import backend as keras_backend
 from workshop.catalog import Module
-from workshop.grading import procs
+from workshop.grading import procs, reuse
 from workshop.grading.explain import numpy_message
 from workshop.grading.loader import target_dir
 from workshop.grading.spawn import MAX_FILE_MB, WorkerSpec
@@ -77,6 +77,9 @@ class CheckResult:
     details: str = ""  # everything, for -v
     # the Keras backend the judge and the worker ran under (they inherit KERAS_BACKEND)
     backend: str = field(default_factory=lambda: keras_backend.name())
+    # each check that reported (pytest's id -> outcome, seconds, the lesson's names it used)
+    checks: dict[str, dict] = field(default_factory=dict)
+    reused: int = 0  # passed checks `watch` did not run again: nothing they reach changed
 
     @property
     def ok(self) -> bool:
@@ -228,25 +231,44 @@ def _signal_name(code: int) -> str:
 
 
 def classify(
-    module: Module, records: list[dict], display: str, returncode: int | None, output: str
+    module: Module,
+    records: list[dict],
+    display: str,
+    returncode: int | None,
+    output: str,
+    reused: dict[str, dict] | None = None,
 ):
-    """Turn the judge's verdicts into one CheckResult and its paragraph."""
+    """Turn the judge's verdicts into one CheckResult and its paragraph.
+
+    `reused`: passed checks of an earlier run that the judge was told to skip.
+    """
     rel = display
-    tests: dict[str, str] = {}
+    reused = reused or {}
+    tests: dict[str, str] = {_clean_name(n): "passed" for n in reused}
+    checks: dict[str, dict] = dict(reused)
     failures = []
     for r in records:
         if r.get("event") == "test":
-            name = _clean_name(str(r.get("nodeid", "?")))
+            nodeid = str(r.get("nodeid", "?"))
+            name = _clean_name(nodeid)
             if r.get("outcome") == "passed" and r.get("when") == "call":
                 tests.setdefault(name, "passed")
             elif r.get("outcome") != "passed":
                 tests[name] = r["outcome"] if r.get("when") == "call" else "error"
                 failures.append(r)
+            if r.get("when") == "call" or r.get("outcome") != "passed":
+                uses = r.get("uses")
+                checks[nodeid] = {
+                    "outcome": tests[name],
+                    "duration": r.get("duration") if type(r.get("duration")) is float else 0.0,
+                    "uses": [str(u) for u in uses] if isinstance(uses, list) else None,
+                }
     passed = sum(1 for v in tests.values() if v == "passed")
     collected = next((r["count"] for r in records if r.get("event") == "collected"), len(tests))
     finished = any(r.get("event") == "finished" for r in records)
     seed = next((r.get("seed") for r in records if r.get("event") == "seed"), None)
-    base = dict(passed=passed, total=collected, tests=tests, seed=seed)
+    base = dict(passed=passed, total=collected, tests=tests, seed=seed, checks=checks)
+    base["reused"] = len(reused)
 
     collect_errors = [r for r in records if r.get("event") == "collect_error"]
     if collect_errors:
@@ -263,7 +285,13 @@ def classify(
             return CheckResult(
                 module.id,
                 PASSED,
-                f"All {collected} checks pass. Well done! `workshop list` shows what is next.",
+                f"All {collected} checks pass. Well done! `workshop list` shows what is next."
+                + (
+                    f"\n({len(reused)} of them passed before and were not run again: the code "
+                    "they call has not changed since. `workshop check` runs every one.)"
+                    if reused
+                    else ""
+                ),
                 **base,
             )
         if not finished:
@@ -565,6 +593,25 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path, onerror=make_writable)
 
 
+@dataclass
+class Earlier:
+    """A check `watch` ran: the text it graded and each check's verdict and the names it used."""
+
+    module: str
+    source: str
+    siblings: dict[str, str]
+    backend: str
+    checks_sha256: str
+    checks: dict[str, dict]
+
+
+def _checks_sha256(module: Module, root: Path) -> str:
+    try:
+        return hashlib.sha256(module.test_path(root).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 class PendingCheck:
     """A judge and its worker, started and (with `wait=True`) waiting for `go()`.
 
@@ -617,6 +664,8 @@ class PendingCheck:
             env={procs.TOKEN_VAR: self.token},
         )
         self.lesson_path = spec.worker_path()
+        self.siblings = dict(siblings or {})
+        self.reused: dict[str, dict] = {}
         self.source = source or ""
         if source is not None:  # written before the judge starts: the worker may load it at once
             self.copy.write_text(source, encoding="utf-8")
@@ -701,17 +750,23 @@ class PendingCheck:
         source: str | None = None,
         display: str | None = None,
         siblings: dict[str, str] | None = None,
+        earlier: Earlier | None = None,
     ) -> CheckResult:
         """Grade now (`source`: the lesson's text, when not given at start); return the result.
 
         `display` renames the file in messages (a waiting pair was started
         before it was known whether the script or the notebook would be saved).
         `siblings`: the texts of the lessons it imports, as they are now.
+        `earlier`: the last check of this lesson (`watch`): its passed checks
+        that reach no changed definition are kept, not run again.
         """
         if source is not None:
             self.source = source
             self.copy.write_text(source, encoding="utf-8")
+        if siblings is not None:
+            self.siblings = dict(siblings)
         place_siblings(self.module, self.private, siblings)
+        self.reused = self._reusable(earlier)
         digest = hashlib.sha256(self.source.encode("utf-8")).hexdigest()
         if display is not None:
             self.display = display
@@ -719,9 +774,8 @@ class PendingCheck:
         killed_for = None
         try:
             if self.wait:
-                self.control.write(
-                    (json.dumps({"go": True, "display": self.display}) + "\n").encode()
-                )
+                go = {"go": True, "display": self.display, "reuse": sorted(self.reused)}
+                self.control.write((json.dumps(go) + "\n").encode())
                 self.control.flush()
         except OSError:
             pass  # the judge died while waiting: classified below
@@ -747,6 +801,33 @@ class PendingCheck:
         result = self._result(records, forged, killed_for, duration)
         result.source_sha256 = digest
         return result
+
+    def _reusable(self, earlier: Earlier | None) -> dict[str, dict]:
+        """The passed checks of `earlier` whose verdicts hold for this text (nodeid -> entry)."""
+        if (
+            earlier is None
+            or not self.wait
+            or earlier.module != self.module.id
+            or earlier.siblings != self.siblings
+            or earlier.backend != keras_backend.name()
+            or earlier.checks_sha256 != _checks_sha256(self.module, self.root)
+        ):
+            return {}
+        names = reuse.reusable(earlier.source, self.source, earlier.checks, self.module.id)
+        if names and len(names) == len(earlier.checks):  # one runs: the file is loaded again
+            names.discard(min(names, key=lambda n: earlier.checks[n].get("duration") or 0.0))
+        return {n: earlier.checks[n] for n in names}
+
+    def earlier(self, result: CheckResult) -> Earlier:
+        """What a next check of this lesson needs to keep `result`'s unaffected verdicts."""
+        return Earlier(
+            self.module.id,
+            self.source,
+            dict(self.siblings),
+            result.backend,
+            _checks_sha256(self.module, self.root),
+            dict(result.checks),
+        )
 
     def close(self) -> None:
         """Kill every process of this check (judge, worker, anything they started)."""
@@ -817,7 +898,9 @@ class PendingCheck:
                 details=output[-5000:],
             )
         else:
-            result = classify(module, records, rel, self.judge.returncode, output + judge_output)
+            result = classify(
+                module, records, rel, self.judge.returncode, output + judge_output, self.reused
+            )
             if not result.details:
                 result.details = judge_output[-20_000:]
             if output.strip():

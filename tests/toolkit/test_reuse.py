@@ -1,0 +1,156 @@
+"""`watch` keeps a passed check's verdict only while nothing the check reaches has changed."""
+
+import textwrap
+import time
+
+import pytest
+
+from workshop.catalog import find_module
+from workshop.grading import reuse, runner
+
+LESSON = textwrap.dedent(
+    '''
+    """A lesson."""
+    import numpy as np
+
+    RATE = 0.5
+    CACHE = {}
+
+
+    def helper(x):
+        return np.asarray(x) * RATE
+
+
+    def train(x):
+        """Uses helper."""
+        return helper(x) + 1
+
+
+    def other(x):
+        return x
+
+
+    class Model:
+        def fit(self, x):
+            return train(x)
+    '''
+)
+
+
+def checks(**uses):
+    return {f"t::{k}": {"outcome": "passed", "uses": v, "duration": 0.1} for k, v in uses.items()}
+
+
+def edit(old, new, text=LESSON):
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_a_changed_function_is_all_that_changed():
+    new = edit("return x\n", "return x + 1\n")
+    assert reuse.changed_names(LESSON, new) == {"other"}
+    # comments, blank lines and moving code around change nothing a check could see
+    assert reuse.changed_names(LESSON, edit("def other(x):", "# note\n\ndef other(x):")) == set()
+
+
+def test_a_check_is_run_again_when_something_it_reaches_changed():
+    got = checks(a=["train"], b=["other"], c=["Model"], d=["RATE"])
+    # helper changed: train's check and Model's (through train) run again
+    assert reuse.reusable(LESSON, edit("* RATE", "* RATE * 2"), got) == {"t::b", "t::d"}
+    # a constant changed: everything that reads it
+    assert reuse.reusable(LESSON, edit("RATE = 0.5", "RATE = 0.25"), got) == {"t::b"}
+    # a function added: nothing reached it before
+    assert reuse.reusable(LESSON, LESSON + "\n\ndef extra():\n    pass\n", got) == set(got)
+
+
+def test_only_passed_checks_with_known_uses_are_kept():
+    got = checks(a=["other"], b=["other"], c=["other"])
+    got["t::b"]["outcome"] = "failed"
+    got["t::c"]["uses"] = None
+    assert reuse.reusable(LESSON, edit("def train(x):", "def train(x, y=0):"), got) == {"t::a"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("RATE = 0.5", "RATE = 0.5\nprint('hi')"),  # a statement that runs at import
+        ("RATE = 0.5", "for i in range(2):\n    RATE = i"),
+        ("return x\n", "return x\n\n\nif __name__ == '__main__':\n    other(1)\n"),
+        ("return x\n", "return globals()['helper'](x)\n"),  # reaches a name unnamed
+        ("return x\n", "global RATE\n    RATE = x\n    return x\n"),  # writes a variable
+        ("return x\n", "import lesson_x\n    return lesson_x.helper(x)\n"),  # imports itself
+        ("return x\n", "return x.__globals__\n"),
+        ("return x\n", "return sys.modules[__name__].helper(x)\n"),
+        ("return x\n", "return (x\n"),  # no longer parses
+    ],
+)
+def test_anything_unclear_runs_every_check_again(change):
+    got = checks(a=["other"], b=["train"], c=["RATE"])
+    assert reuse.reusable(LESSON, edit(*change), got, own="lesson_x") == set()
+
+
+def test_a_changed_function_counts_the_variables_it_may_fill():
+    text = edit("return x\n", "CACHE['x'] = x\n    return x\n")
+    reader = edit("return helper(x) + 1", "return helper(x) + len(CACHE)")
+    got = checks(a=["train"], b=["Model"], c=["helper"])
+    assert reuse.changed_names(reader, edit("return x\n", "return 2 * x\n", reader)) == {"other"}
+    # `other` now writes into CACHE, which train reads: train's checks run again
+    both = edit("return x\n", "CACHE['x'] = x\n    return x\n", reader)
+    assert reuse.reusable(reader, both, got) == {"t::c"}
+    assert "CACHE" in reuse.changed_names(LESSON, text)
+
+
+def test_a_check_that_handed_the_lesson_on_is_never_kept():
+    got = checks(a=[reuse.EVERYTHING])
+    assert reuse.reusable(LESSON, edit("return x\n", "return 2 * x\n"), got) == set()
+
+
+def test_the_names_a_scenario_reads():
+    source = textwrap.dedent(
+        """
+        def train_briefly(lesson, limit):
+            splits = lesson.load_data(limit=limit)
+            return lesson.train(lesson.build_model(), splits)
+        """
+    )
+    assert reuse.scenario_uses(source) == ["build_model", "load_data", "train"]
+    handed = source.replace("return lesson.train(", "return helper(lesson, ")
+    assert reuse.scenario_uses(handed) == [reuse.EVERYTHING]
+    assert reuse.scenario_uses("def f(lesson):\n    m = lesson\n    return m.x") == ["*"]
+
+
+# --------------------------------------------------------------------------- through the judge
+
+
+def _check(m, text, earlier=None):
+    pending = runner.PendingCheck(m, f"exercises/{m.id}.py", wait=True)
+    try:
+        time.sleep(0.5)
+        result = pending.go(text, earlier=earlier)
+    finally:
+        pending.discard()
+    return result, pending.earlier(result)
+
+
+def test_watch_reruns_what_a_change_reaches_and_keeps_the_rest():
+    m = find_module("ex01")
+    text = m.solution_path().read_text(encoding="utf-8")
+    first, earlier = _check(m, text)
+    assert first.ok and first.reused == 0 and first.checks
+    uses = {k.split("::")[-1]: v["uses"] for k, v in first.checks.items()}
+    assert uses["test_hardlim_scalars"] == ["hardlim"]
+    # The same text again: one check runs (the file is loaded again), the rest are kept.
+    again, _ = _check(m, text, earlier)
+    assert again.ok and again.reused == again.total - 1 and again.passed == again.total
+    assert "not run again" in again.message
+    # hardlim broken: every check that reaches it fails, through predict and training too.
+    broken = text.replace("a = np.where(n >= 0, 1, 0)", "a = np.where(n > 0, 1, 0)")
+    assert broken != text
+    result, _ = _check(m, broken, earlier)
+    assert result.status == runner.FAILED
+    failed = {name for name, outcome in result.tests.items() if outcome != "passed"}
+    assert "test_hardlim_scalars" in failed
+    kept = {k.split("::")[-1] for k in reuse.reusable(text, broken, earlier.checks, m.id)}
+    assert kept and not kept & failed
+    assert all("hardlim" not in reuse.reach(text, uses[name]) for name in kept)
+    assert result.passed + len(failed) == result.total
