@@ -75,7 +75,6 @@ def test_only_passed_checks_with_known_uses_are_kept():
     [
         ("RATE = 0.5", "RATE = 0.5\nprint('hi')"),  # a statement that runs at import
         ("RATE = 0.5", "for i in range(2):\n    RATE = i"),
-        ("return x\n", "return x\n\n\nif __name__ == '__main__':\n    other(1)\n"),
         ("return x\n", "return globals()['helper'](x)\n"),  # reaches a name unnamed
         ("return x\n", "global RATE\n    RATE = x\n    return x\n"),  # writes a variable
         ("return x\n", "import lesson_x\n    return lesson_x.helper(x)\n"),  # imports itself
@@ -87,6 +86,175 @@ def test_only_passed_checks_with_known_uses_are_kept():
 def test_anything_unclear_runs_every_check_again(change):
     got = checks(a=["other"], b=["train"], c=["RATE"])
     assert reuse.reusable(LESSON, edit(*change), got, own="lesson_x") == set()
+
+
+def test_the_main_block_is_never_graded():
+    got = checks(a=["other"])
+    new = LESSON + "\n\nif __name__ == '__main__':\n    other(1)\n"
+    assert reuse.reusable(LESSON, new, got) == {"t::a"}
+    assert reuse.reusable(new, new.replace("other(1)", "other(2)"), got) == {"t::a"}
+
+
+# Each pair: a lesson that passes, then one where `hardlim` (or what `predict` calls) is wrong,
+# in a way the definitions' text alone does not show. A check of `uses` must run again.
+ATTACKS = {
+    "a top-level call of a changed function": (
+        """
+        class Settings:
+            threshold = 0.0
+        def _configure():
+            Settings.threshold = 0.0
+        _configure()
+        def hardlim(x):
+            return int(x >= Settings.threshold)
+        """,
+        ("Settings.threshold = 0.0\n_configure", "Settings.threshold = 1.0\n_configure"),
+        ["hardlim"],
+    ),
+    "a value filled at import through an unchanged helper": (
+        """
+        LIMIT = [0.0]
+        def _set(v):
+            LIMIT[0] = v
+        def _configure():
+            _set(0.0)
+        _done = _configure()
+        def hardlim(x):
+            return int(x >= LIMIT[0])
+        """,
+        ("_set(0.0)", "_set(1.0)"),
+        ["hardlim"],
+    ),
+    "a changed function handed to the lesson's own decorator": (
+        """
+        ACTS = {}
+        def register(f):
+            ACTS[f.__name__] = f
+            return f
+        @register
+        def hardlim(x):
+            return int(x >= 0)
+        def predict(x):
+            return ACTS["hardlim"](x)
+        """,
+        ("x >= 0", "x > 0"),
+        ["predict"],
+    ),
+    "a name bound by := at the top level": (
+        """
+        LIMIT = (THRESHOLD := 0.0)
+        def hardlim(x):
+            return int(x >= THRESHOLD)
+        """,
+        ("0.0)", "1.0)"),
+        ["hardlim"],
+    ),
+    "a module __getattr__": (
+        """
+        def _h(x):
+            return int(x >= 0)
+        def __getattr__(name):
+            return {"hardlim": _h}[name]
+        """,
+        ("x >= 0", "x > 0"),
+        ["hardlim"],
+    ),
+    "the module found through from sys import modules": (
+        """
+        from sys import modules
+        def hardlim(x):
+            return int(x >= 0)
+        def predict(x):
+            return getattr(modules[__name__], "hardlim")(x)
+        """,
+        ("x >= 0", "x > 0"),
+        ["predict"],
+    ),
+    "the module found through import sys as s": (
+        """
+        import sys as s
+        def hardlim(x):
+            return int(x >= 0)
+        def predict(x):
+            return getattr(s.modules["lesson_x"], "hardlim")(x)
+        """,
+        ("x >= 0", "x > 0"),
+        ["predict"],
+    ),
+    "the module imported by importlib under another name": (
+        """
+        from importlib import import_module as im
+        def hardlim(x):
+            return int(x >= 0)
+        def predict(x):
+            return im("lesson_x").hardlim(x)
+        """,
+        ("x >= 0", "x > 0"),
+        ["predict"],
+    ),
+    "a class body that changes another class": (
+        """
+        class Settings:
+            threshold = 0.0
+        class _Setup:
+            Settings.threshold = 0.0
+        def hardlim(x):
+            return int(x >= Settings.threshold)
+        """,
+        ("Settings.threshold = 0.0\ndef", "Settings.threshold = 1.0\ndef"),
+        ["hardlim"],
+    ),
+    "a function's attribute set at the top level": (
+        """
+        def hardlim(x):
+            return int(x >= hardlim.t)
+        hardlim.t = 0.0
+        """,
+        ("hardlim.t = 0.0", "hardlim.t = 1.0"),
+        ["hardlim"],
+    ),
+    "a changed function that fills a class through a helper": (
+        """
+        class Settings:
+            threshold = 0.0
+        def _set(v):
+            Settings.threshold = v
+        def tune():
+            _set(0.0)
+        def hardlim(x):
+            return int(x >= Settings.threshold)
+        """,
+        ("_set(0.0)", "_set(1.0)"),
+        ["hardlim"],
+    ),
+    "a default argument evaluated at import": (
+        """
+        def _limit():
+            return 0.0
+        def hardlim(x, at=_limit()):
+            return int(x >= at)
+        """,
+        ("return 0.0", "return 1.0"),
+        ["hardlim"],
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_a_change_the_definitions_do_not_show_reruns_the_check(attack):
+    text, (old, new), uses = ATTACKS[attack]
+    text = textwrap.dedent(text).strip().replace("\n        ", "\n") + "\n"
+    changed = text.replace(textwrap.dedent(old), textwrap.dedent(new))
+    assert changed != text, attack
+    got = checks(a=uses)
+    assert reuse.reusable(text, changed, got, own="lesson_x") == set(), attack
+
+
+def test_a_name_made_at_run_time_is_never_kept():
+    text = LESSON + "\nfor _n in ['double']:\n    globals()[_n] = other\n"
+    got = checks(a=["double"], b=["other"])
+    # `double` has no definition to compare: its check runs again whatever changed
+    assert reuse.reusable(text, edit("* RATE", "* RATE * 2", text), got) == {"t::b"}
 
 
 def test_a_changed_function_counts_the_variables_it_may_fill():
@@ -154,3 +322,16 @@ def test_watch_reruns_what_a_change_reaches_and_keeps_the_rest():
     assert kept and not kept & failed
     assert all("hardlim" not in reuse.reach(text, uses[name]) for name in kept)
     assert result.passed + len(failed) == result.total
+
+
+def test_no_earlier_verdict_stands_when_the_file_no_longer_loads():
+    m = find_module("ex01")
+    text = m.solution_path().read_text(encoding="utf-8")
+    _, earlier = _check(m, text)
+    # A new line at the top level that fails at import, reached by no check.
+    broken = text.replace("\ndef hardlim(", '\nTRIED = int("ten")\n\n\ndef hardlim(', 1)
+    assert broken != text
+    assert reuse.reusable(text, broken, earlier.checks, m.id)  # the text alone would keep some
+    result, _ = _check(m, broken, earlier)
+    assert result.status == runner.IMPORT_ERROR
+    assert result.reused == 0 and result.passed == 0

@@ -44,6 +44,20 @@ def test_watch_rechecks_on_save(project):
                 break
         assert "PASSED" in "".join(lines), "".join(lines)
         assert proc.poll() is None, "watch keeps running after a check"
+        # Saved again, a comment changed: the checks keep their verdicts (one runs), and
+        # the pass is confirmed by a run of every check before points are recorded.
+        passes = "".join(lines).count("PASSED")
+        for attempt in range(5):  # again if the save fell between two polls
+            exercise.write_text(solution + f"\n# saved once more ({attempt})\n")
+            if wait_for("confirming: every check once more", seconds=12):
+                break
+        assert "confirming: every check once more" in "".join(lines), "".join(lines)
+        deadline = time.time() + 60
+        while "".join(lines).count("PASSED") < passes + 2 and time.time() < deadline:
+            time.sleep(0.2)
+        out = "".join(lines)
+        assert out.count("PASSED") >= passes + 2, out
+        assert "were not run again" in out, out
     finally:
         proc.terminate()
         proc.wait(timeout=10)

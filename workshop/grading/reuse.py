@@ -25,45 +25,124 @@ import ast
 import functools
 
 EVERYTHING = "*"  # a check that used the lesson module as a whole
-# Names through which code reaches definitions without naming them.
+# Names through which code reaches definitions without naming them, or changes them.
 DYNAMIC = frozenset(
-    {"globals", "locals", "vars", "eval", "exec", "compile", "__import__", "importlib", "sys"}
-    | {"inspect", "builtins", "__builtins__"}
+    {"globals", "locals", "vars", "eval", "exec", "compile", "__import__", "setattr", "delattr"}
+    | {"__name__", "__builtins__"}
 )
+DYNAMIC_MODULES = frozenset({"sys", "importlib", "inspect", "builtins", "gc", "ctypes"})
 DYNAMIC_ATTRIBUTES = frozenset({"__dict__", "__globals__", "f_globals", "__module__"})
 
 
 class _Definition:
-    __slots__ = ("dump", "refs", "variable")
+    __slots__ = ("dump", "refs", "kind", "dynamic", "hooks", "stores")
 
     def __init__(self):
         self.dump: list[str] = []  # every statement binding the name, in order
-        self.refs: set[str] = set()
-        self.variable = False  # bound by an assignment to a value code may change in place
+        self.refs: set[str] = set()  # the names it mentions
+        self.kind = "import"  # "import", "function", "class", "constant" or "variable"
+        self.dynamic = False  # reaches definitions without naming them
+        self.hooks: set[str] = set()  # decorators and bases: code that receives it at import
+        self.stores: set[str] = set()  # names whose attributes or items it assigns
 
 
-def _names_in(node: ast.AST, own: str) -> tuple[set[str], bool]:
-    """Every name a statement mentions, and whether it reaches definitions dynamically
-    (the module's namespace, a `global`, or the lesson `own` itself, imported by name)."""
-    names, dynamic = set(), False
+def _walk_names(nodes) -> set[str]:
+    return {
+        n.id
+        for node in nodes
+        if node is not None
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name)
+    }
+
+
+def _dynamic(node: ast.AST, own: str) -> bool:
+    """Whether code reaches the lesson's definitions without naming them (or imports itself)."""
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Name):
-            names.add(sub.id)
-        elif isinstance(sub, ast.alias):
-            dynamic = dynamic or sub.name.split(".")[0] == own
-        elif isinstance(sub, ast.ImportFrom):
-            dynamic = dynamic or (sub.module or "").split(".")[0] == own
-        elif isinstance(sub, ast.Constant):
-            dynamic = dynamic or sub.value == own
-        elif isinstance(sub, ast.Global):
-            dynamic = True
-        elif isinstance(sub, ast.Attribute):
-            dynamic = dynamic or sub.attr in DYNAMIC_ATTRIBUTES
-    return names, dynamic or bool(names & DYNAMIC)
+        if isinstance(sub, ast.Name) and sub.id in DYNAMIC:
+            return True
+        if isinstance(sub, ast.alias) and sub.name.split(".")[0] in DYNAMIC_MODULES | {own}:
+            return True
+        if isinstance(sub, ast.ImportFrom) and (sub.module or "").split(".")[0] in (
+            DYNAMIC_MODULES | {own}
+        ):
+            return True
+        if isinstance(sub, ast.Constant) and sub.value == own:
+            return True
+        if isinstance(sub, ast.Attribute) and sub.attr in DYNAMIC_ATTRIBUTES:
+            return True
+    return False
+
+
+def _stores(node: ast.AST) -> set[str]:
+    """The names whose attributes or items `node` assigns or deletes (`X.a = ...`, `X[k] = ...`)."""
+    found = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Attribute, ast.Subscript)) and isinstance(
+            sub.ctx, (ast.Store, ast.Del)
+        ):
+            root = sub.value
+            while isinstance(root, (ast.Attribute, ast.Subscript)):
+                root = root.value
+            if isinstance(root, ast.Name):
+                found.add(root.id)
+    return found
+
+
+def _immutable(value: ast.expr | None) -> bool:
+    """A literal no code can change in place (a number, a string, a tuple of them)."""
+    if isinstance(value, ast.Constant):
+        return True
+    if isinstance(value, ast.UnaryOp):
+        return _immutable(value.operand)
+    if isinstance(value, ast.Tuple):
+        return all(_immutable(v) for v in value.elts)
+    return False
+
+
+def _at_import(node: ast.stmt) -> list[ast.AST]:
+    """The parts of a top-level definition that run when the file is imported."""
+    return [part for part in _import_parts(node) if part is not None]
+
+
+def _import_parts(node: ast.stmt) -> list:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = node.args
+        every = [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+        notes = [x.annotation for x in every if x is not None]
+        return [*node.decorator_list, *a.defaults, *a.kw_defaults, *notes, node.returns]
+    if isinstance(node, ast.ClassDef):
+        parts = [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+        for item in node.body:  # a class body runs at import; its methods' bodies do not
+            parts.extend(_at_import(item) if isinstance(item, ast.FunctionDef) else [item])
+        return parts
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return []
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return [node.value, getattr(node, "annotation", None)]
+    return [node]
+
+
+def _main_block(node: ast.stmt) -> bool:
+    """`if __name__ == "__main__":` (never run in grading: the lesson is imported by its name)."""
+    test = getattr(node, "test", None)
+    return (
+        isinstance(node, ast.If)
+        and not node.orelse
+        and isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
 
 
 def _bound(node: ast.stmt) -> list[str] | None:
     """The names a top-level statement defines, or None when it is not a plain definition."""
+    if any(isinstance(sub, ast.NamedExpr) for part in _at_import(node) for sub in ast.walk(part)):
+        return None  # `X = (Y := ...)` binds Y too, at import
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.name]
     if isinstance(node, ast.Import):
@@ -79,77 +158,62 @@ def _bound(node: ast.stmt) -> list[str] | None:
     return None
 
 
-def _immutable(value: ast.expr | None) -> bool:
-    """A literal no code can change in place (a number, a string, a tuple of them)."""
-    if isinstance(value, ast.Constant):
-        return True
-    if isinstance(value, ast.UnaryOp):
-        return _immutable(value.operand)
-    if isinstance(value, ast.Tuple):
-        return all(_immutable(v) for v in value.elts)
-    return False
+def _kind(node: ast.stmt) -> str:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return "function"
+    if isinstance(node, ast.ClassDef):
+        return "class"
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return "import"
+    return "constant" if _immutable(node.value) else "variable"
 
 
 @functools.lru_cache(maxsize=8)
 def _read(text: str, own: str):
-    """(definitions by name, the rest of the top level as text, dynamic?) or None."""
+    """(definitions by name, the rest of the top level as text, names import-time code uses)
+    or None when the file gives no certainty (does not parse, `global`, a module __getattr__)."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    if any(isinstance(n, ast.Global) for n in ast.walk(tree)):
+        return None  # a function assigns a module variable: who reads it when is unknowable
     definitions: dict[str, _Definition] = {}
-    rest, dynamic = [], False
+    rest, at_import = [], set()
     body = list(tree.body)
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]  # the module's docstring
     for node in body:
-        names = _bound(node)
-        dump = ast.dump(node)
-        if names is None:
-            rest.append(dump)
+        if _main_block(node):
             continue
-        refs, dyn = _names_in(node, own)
-        dynamic = dynamic or dyn
+        names = _bound(node)
+        # Code that runs at import and calls something (a reference alone binds nothing new).
+        at_import |= _walk_names(
+            p for p in _at_import(node) if any(isinstance(c, ast.Call) for c in ast.walk(p))
+        )
+        if names is None:
+            rest.append(ast.dump(node))
+            continue
+        if any(n in ("__getattr__", "__dir__") for n in names):
+            return None
+        dump, refs, dynamic = ast.dump(node), _walk_names([node]), _dynamic(node, own)
         for name in names:
             d = definitions.setdefault(name, _Definition())
             d.dump.append(dump)
             d.refs |= refs - {name}
-            d.variable = d.variable or (
-                isinstance(node, (ast.Assign, ast.AnnAssign)) and not _immutable(node.value)
-            )
-    return definitions, "\n".join(rest), dynamic
+            d.kind = _kind(node) if len(d.dump) == 1 else "variable"  # bound twice: changeable
+            d.dynamic = d.dynamic or dynamic
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                d.hooks |= _walk_names(node.decorator_list)
+                if isinstance(node, ast.ClassDef):
+                    d.hooks |= _walk_names([*node.bases, *(k.value for k in node.keywords)])
+            d.stores |= _stores(node)
+    return definitions, "\n".join(rest), frozenset(at_import)
 
 
-def changed_names(old: str, new: str, own: str = "") -> set[str] | None:
-    """The top-level names whose definitions differ; None when anything else changed.
-
-    `own`: the lesson's module name (code that imports it reaches anything)."""
-    before, after = _read(old, own), _read(new, own)
-    if before is None or after is None:
-        return None
-    (old_defs, old_rest, old_dyn), (new_defs, new_rest, new_dyn) = before, after
-    if old_rest != new_rest or old_dyn or new_dyn:
-        return None
-    changed = {
-        name
-        for name in old_defs.keys() | new_defs.keys()
-        if name not in old_defs
-        or name not in new_defs
-        or old_defs[name].dump != new_defs[name].dump
-    }
-    for name in list(changed):  # the module-level values a changed definition may modify
-        for defs in (old_defs, new_defs):
-            if name in defs:
-                changed |= {r for r in defs[name].refs if r in defs and defs[r].variable}
-    return changed
-
-
-def reach(text: str, names, own: str = "") -> set[str] | None:
-    """Every top-level name `names` lead to through the definitions of `text` (None: unknown)."""
-    read = _read(text, own)
-    if read is None:
-        return None
-    definitions = read[0]
+def _reach(definitions: dict, names) -> set[str] | None:
+    """Every name `names` lead to through `definitions`; None where one reaches the lesson
+    dynamically (or is the whole module)."""
     seen, todo = set(), list(names)
     while todo:
         name = todo.pop()
@@ -159,8 +223,67 @@ def reach(text: str, names, own: str = "") -> set[str] | None:
             continue
         seen.add(name)
         if name in definitions:
+            if definitions[name].dynamic:
+                return None
             todo.extend(definitions[name].refs)
     return seen
+
+
+def _lesson_code(definitions: dict, names) -> bool:
+    """Whether `names` reach anything the lesson defines itself (not an import)."""
+    reached = _reach(definitions, names)
+    return reached is None or any(
+        n in definitions and definitions[n].kind != "import" for n in reached
+    )
+
+
+def changed_names(old: str, new: str, own: str = "") -> set[str] | None:
+    """The top-level names a change may affect; None when it may affect anything.
+
+    A name counts when its definition differs, and so does every changeable
+    module-level value (a variable, a class) a changed definition reaches, and
+    whatever it assigns into (it may fill a cache that another definition
+    reads). Anything is affected when: the rest of the top level changed (a
+    call, a loop); code that runs at import reaches a changed definition; a
+    changed definition is handed to the lesson's own decorator or base class.
+    `own`: the lesson's module name (code that imports it reaches anything).
+    """
+    before, after = _read(old, own), _read(new, own)
+    if before is None or after is None:
+        return None
+    (old_defs, old_rest, old_import), (new_defs, new_rest, new_import) = before, after
+    if old_rest != new_rest:
+        return None
+    changed = {
+        name
+        for name in old_defs.keys() | new_defs.keys()
+        if name not in old_defs
+        or name not in new_defs
+        or old_defs[name].dump != new_defs[name].dump
+    }
+    for defs, at_import in ((old_defs, old_import), (new_defs, new_import)):
+        if changed & (_reach(defs, at_import) or {EVERYTHING}):
+            return None
+        if any(_lesson_code(defs, defs[name].hooks) for name in changed & defs.keys()):
+            return None
+    affected = set()  # what running the changed code may modify in place
+    for defs in (old_defs, new_defs):
+        for name in changed & defs.keys():
+            reached = _reach(defs, [name])
+            if reached is None:
+                return None
+            for r in reached:
+                if r in defs:
+                    affected |= defs[r].stores
+                    if defs[r].kind in ("variable", "class"):
+                        affected.add(r)
+    return changed | affected
+
+
+def reach(text: str, names, own: str = "") -> set[str] | None:
+    """Every top-level name `names` lead to through the definitions of `text` (None: unknown)."""
+    read = _read(text, own)
+    return None if read is None else _reach(read[0], names)
 
 
 def reusable(old: str, new: str, checks: dict[str, dict], own: str = "") -> set[str]:
@@ -172,10 +295,13 @@ def reusable(old: str, new: str, checks: dict[str, dict], own: str = "") -> set[
     changed = changed_names(old, new, own)
     if changed is None:
         return set()
+    defined = _read(old, own)[0].keys() & _read(new, own)[0].keys()
     keep = set()
     for name, check in checks.items():
         uses = check.get("uses")
         if check.get("outcome") != "passed" or not isinstance(uses, list):
+            continue
+        if not defined.issuperset(uses):  # a name made at run time (globals()[...] = ...)
             continue
         before, after = reach(old, uses, own), reach(new, uses, own)
         if before is None or after is None or (before | after) & changed:

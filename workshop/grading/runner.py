@@ -244,6 +244,15 @@ def classify(
     """
     rel = display
     reused = reused or {}
+    loaded = any(r.get("event") == "finished" for r in records) and not any(
+        e.get("type") in ("LessonImportError", "WorkerGone")
+        for r in records
+        if r.get("event") == "test"
+        for e in (r.get("exceptions") or [])
+        if isinstance(e, dict)
+    )
+    if not loaded:  # the file did not load, or the run broke: no earlier verdict holds
+        reused = {}
     tests: dict[str, str] = {_clean_name(n): "passed" for n in reused}
     checks: dict[str, dict] = dict(reused)
     failures = []
