@@ -1,7 +1,7 @@
 """Benchmarks: grading latency, training speed and quality on real data, text perplexity, GPU throughput.
 
     python scripts/bench.py                 # everything (about 15-20 minutes on 2 CPU cores)
-    python scripts/bench.py --only mnist    # one section: grading, grade, mnist, text, rnn,
+    python scripts/bench.py --only mnist    # one section: grading, watch, grade, mnist, text, rnn,
                                             # word2vec, autoencoders, transfer, gpu, room,
                                             # mutants
     python scripts/bench.py --quick         # smaller budgets, to check the script itself
@@ -594,8 +594,81 @@ def bench_mutants(quick: bool) -> dict:
     return {s.module: s.to_dict() for s in scores}
 
 
+def _todo_functions(text: str) -> list[tuple[str, int]]:
+    """(top-level definition, line of its first BEGIN SOLUTION) for each one holding a TODO block."""
+    import ast
+
+    lines = [i + 1 for i, ln in enumerate(text.splitlines()) if ln.strip() == "# BEGIN SOLUTION"]
+    found = {}
+    for node in ast.parse(text).body:
+        for line in lines:
+            if node.lineno <= line <= node.end_lineno and hasattr(node, "name"):
+                found.setdefault(node.name, line)
+    return list(found.items())
+
+
+def bench_watch(quick: bool) -> dict:
+    """Seconds from a save to its verdict under `workshop watch`, per module (the solution).
+
+    Each re-check has its judge and worker started in advance. "every check":
+    the whole file graded (`watch --all-checks`, and the first save); "saved
+    again": the same text once more (one check runs); then, for each function
+    with a TODO block, a save where only that function changed (a statement
+    added that changes nothing): the checks that reach it run, the others keep
+    their verdicts. The median and the slowest of those are reported.
+    """
+    from workshop.grading.runner import PendingCheck
+
+    rows = {}
+    for module in load_catalog():
+        if quick and module.tf:
+            continue
+        text = module.solution_path().read_text(encoding="utf-8")
+
+        def saved(source, earlier=None, module=module):
+            pending = PendingCheck(module, f"exercises/{module.id}.py", wait=True)
+            time.sleep(12 if module.tf else 2)  # the attendee is typing; the pair gets ready
+            result = pending.go(source, earlier=earlier)
+            return result, pending.earlier(result)
+
+        full, earlier = saved(text)
+        again, _ = saved(text, earlier)
+        edits = {}
+        lines = text.splitlines(keepends=True)
+        for name, line in _todo_functions(text)[: 3 if quick else None]:
+            indent = lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
+            edited = "".join(lines[: line - 1] + [f"{indent}_edited = None\n"] + lines[line - 1 :])
+            result, _ = saved(edited, earlier)
+            edits[name] = {
+                "seconds": round(result.duration, 2),
+                "rerun": result.total - result.reused,
+            }
+        statuses = {full.status, again.status}
+        slowest = max(edits, key=lambda n: edits[n]["seconds"]) if edits else None
+        row = {
+            "every_check_seconds": round(full.duration, 2),
+            "saved_again_seconds": round(again.duration, 2),
+            "one_function_median_seconds": _median([e["seconds"] for e in edits.values()])
+            if edits
+            else None,
+            "one_function_slowest": slowest,
+            "one_function_max_seconds": edits[slowest]["seconds"] if slowest else None,
+            "functions": edits,
+            "status": sorted(statuses),
+        }
+        rows[module.id] = row
+        _line(
+            f"  {module.id:<38} every check {row['every_check_seconds']:5.2f} s, saved again "
+            f"{row['saved_again_seconds']:4.2f} s, one function changed: median "
+            f"{row['one_function_median_seconds'] or 0:5.2f} s, slowest "
+            f"{row['one_function_max_seconds'] or 0:5.2f} s ({slowest}) {'/'.join(row['status'])}"
+        )
+    return {"modules": rows}
+
+
 SECTIONS = {
     "grading": bench_grading,
+    "watch": bench_watch,
     "grade": bench_grade,
     "mnist": bench_mnist,
     "text": bench_text,
