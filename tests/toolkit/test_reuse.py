@@ -237,15 +237,68 @@ ATTACKS = {
         ("return 0.0", "return 1.0"),
         ["hardlim"],
     ),
+    "a changed function that writes into what it was handed": (
+        """
+        THRESHOLD = {"at": 0.0}
+        def _set(settings):
+            settings["at"] = 0.0
+        def with_bias(p):
+            _set(THRESHOLD)
+            return p
+        def hardlim(x):
+            return int(x >= THRESHOLD["at"])
+        """,
+        ('settings["at"] = 0.0', 'settings["at"] = 1.0'),
+        ["hardlim"],
+    ),
+    "the module's docstring, read through __doc__": (
+        """
+        \"\"\"A lesson (q1: 14).\"\"\"
+        def answers():
+            return {"q1": int(__doc__.split("(q1: ")[1].split(")")[0])}
+        """,
+        ("(q1: 14)", "(q1: 16)"),
+        ["answers"],
+    ),
+    "a name used only in a string annotation": (
+        """
+        from dataclasses import dataclass
+        from typing import ClassVar
+        @dataclass
+        class Result:
+            w: float
+            kind: "ClassVar[str]" = "online"
+        def train(x):
+            return Result(x)
+        """,
+        ("from typing import ClassVar\n", ""),
+        ["train"],
+    ),
+    "state a function holds, changed by code run at import without a call": (
+        """
+        def _limit(box=[0.0]):
+            return box
+        class _Setup:
+            def __class_getitem__(cls, key):
+                return key
+        _READY = _Setup[0]
+        def hardlim(x):
+            return int(x >= _limit()[0])
+        """,
+        ("return key", "return (_limit().insert(0, 1.0), key)[1]"),
+        ["hardlim"],
+    ),
 }
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
 def test_a_change_the_definitions_do_not_show_reruns_the_check(attack):
     text, (old, new), uses = ATTACKS[attack]
-    text = textwrap.dedent(text).strip().replace("\n        ", "\n") + "\n"
+    text = textwrap.dedent(text).strip() + "\n"
+    assert compile(text, "lesson_x.py", "exec"), attack
     changed = text.replace(textwrap.dedent(old), textwrap.dedent(new))
     assert changed != text, attack
+    assert compile(changed, "lesson_x.py", "exec"), attack  # still a lesson, only a wrong one
     got = checks(a=uses)
     assert reuse.reusable(text, changed, got, own="lesson_x") == set(), attack
 

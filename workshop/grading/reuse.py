@@ -28,10 +28,14 @@ EVERYTHING = "*"  # a check that used the lesson module as a whole
 # Names through which code reaches definitions without naming them, or changes them.
 DYNAMIC = frozenset(
     {"globals", "locals", "vars", "eval", "exec", "compile", "__import__", "setattr", "delattr"}
-    | {"__name__", "__builtins__"}
+    | {"__name__", "__builtins__", "__doc__", "__file__", "__annotations__", "__spec__"}
+    | {"__loader__", "__cached__"}
 )
 DYNAMIC_MODULES = frozenset({"sys", "importlib", "inspect", "builtins", "gc", "ctypes"})
-DYNAMIC_ATTRIBUTES = frozenset({"__dict__", "__globals__", "f_globals", "__module__"})
+DYNAMIC_ATTRIBUTES = frozenset(
+    {"__dict__", "__globals__", "f_globals", "__module__", "__subclasses__", "__setattr__"}
+    | {"__defaults__", "__kwdefaults__", "__code__", "__closure__"}
+)
 
 
 class _Definition:
@@ -82,10 +86,44 @@ def _stores(node: ast.AST) -> set[str]:
             sub.ctx, (ast.Store, ast.Del)
         ):
             root = sub.value
-            while isinstance(root, (ast.Attribute, ast.Subscript)):
-                root = root.value
-            if isinstance(root, ast.Name):
-                found.add(root.id)
+            while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
+                root = root.func if isinstance(root, ast.Call) else root.value
+            # A name (a module variable, or a parameter or local holding who knows
+            # what), else EVERYTHING: a store through a call's result, say.
+            found.add(root.id if isinstance(root, ast.Name) else EVERYTHING)
+    return found
+
+
+def _runs(part: ast.AST) -> bool:
+    """Whether evaluating `part` at import runs code (anything beyond names, literals,
+    containers of them and lambdas, whose bodies wait)."""
+    if isinstance(part, (ast.Name, ast.Constant)):
+        return False
+    if isinstance(part, (ast.List, ast.Tuple, ast.Set)):
+        return any(_runs(e) for e in part.elts)
+    if isinstance(part, ast.Dict):
+        return any(_runs(e) for e in (*part.keys, *part.values) if e is not None)
+    if isinstance(part, ast.Lambda):
+        return any(_runs(d) for d in (*part.args.defaults, *part.args.kw_defaults) if d)
+    return True
+
+
+def _annotation_names(node: ast.AST) -> set[str]:
+    """Names inside string annotations (`x: "ClassVar[int]"`), which ast sees as text."""
+    found = set()
+    for sub in ast.walk(node):
+        notes = []
+        if isinstance(sub, (ast.AnnAssign, ast.arg)):
+            notes.append(sub.annotation)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            notes.append(sub.returns)
+        for note in notes:
+            for c in ast.walk(note) if note is not None else ():
+                if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                    try:
+                        found |= _walk_names([ast.parse(c.value, mode="eval")])
+                    except (SyntaxError, ValueError, RecursionError):
+                        found.add(EVERYTHING)
     return found
 
 
@@ -180,28 +218,33 @@ def _read(text: str, own: str):
         return None  # a function assigns a module variable: who reads it when is unknowable
     definitions: dict[str, _Definition] = {}
     rest, at_import = [], set()
-    body = list(tree.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the module's docstring
-    for node in body:
+    for node in tree.body:
         if _main_block(node):
             continue
         names = _bound(node)
-        # Code that runs at import and calls something (a reference alone binds nothing new).
-        at_import |= _walk_names(
-            p for p in _at_import(node) if any(isinstance(c, ast.Call) for c in ast.walk(p))
-        )
+        # Code that runs at import: decorators and bases (called with the definition),
+        # and every part that does more than name things.
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            at_import |= _walk_names(node.decorator_list)
+        if isinstance(node, ast.ClassDef):
+            at_import |= _walk_names([*node.bases, *(k.value for k in node.keywords)])
+        at_import |= _walk_names(p for p in _at_import(node) if _runs(p))
         if names is None:
             rest.append(ast.dump(node))
             continue
         if any(n in ("__getattr__", "__dir__") for n in names):
             return None
-        dump, refs, dynamic = ast.dump(node), _walk_names([node]), _dynamic(node, own)
+        refs = _walk_names([node]) | _annotation_names(node)
+        dump, dynamic = ast.dump(node), _dynamic(node, own) or EVERYTHING in refs
         for name in names:
             d = definitions.setdefault(name, _Definition())
             d.dump.append(dump)
             d.refs |= refs - {name}
             d.kind = _kind(node) if len(d.dump) == 1 else "variable"  # bound twice: changeable
+            if d.kind == "function" and not all(
+                _immutable(v) for v in (*node.args.defaults, *node.args.kw_defaults) if v
+            ):
+                d.kind = "variable"  # a mutable default keeps state between calls
             d.dynamic = d.dynamic or dynamic
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 d.hooks |= _walk_names(node.decorator_list)
@@ -268,14 +311,18 @@ def changed_names(old: str, new: str, own: str = "") -> set[str] | None:
             return None
     affected = set()  # what running the changed code may modify in place
     for defs in (old_defs, new_defs):
+        changeable = {n for n, d in defs.items() if d.kind in ("variable", "class")}
         for name in changed & defs.keys():
             reached = _reach(defs, [name])
             if reached is None:
                 return None
             for r in reached:
                 if r in defs:
-                    affected |= defs[r].stores
-                    if defs[r].kind in ("variable", "class"):
+                    stores = defs[r].stores
+                    affected |= stores & defs.keys()
+                    if stores - defs.keys():  # into a parameter, a local, a call's result
+                        affected |= changeable  # whatever was handed to it
+                    if r in changeable:
                         affected.add(r)
     return changed | affected
 
