@@ -107,7 +107,7 @@ def bench_grading(quick: bool, repeats: int = 3, saves: int = 5) -> dict:
     """
     import tempfile
 
-    from workshop.grading.runner import PendingCheck, run_checks
+    from workshop.grading.runner import PendingCheck, read_siblings, run_checks
     from workshop.stubs import make_stub, write_stub
 
     repeats = 1 if quick else repeats
@@ -130,7 +130,8 @@ def bench_grading(quick: bool, repeats: int = 3, saves: int = 5) -> dict:
             def saved(source, module=module):
                 pending = PendingCheck(module, f"exercises/{module.id}.py", wait=True)
                 time.sleep(12 if module.tf else 2)  # the attendee is typing; the pair gets ready
-                return pending.go(source)
+                siblings = read_siblings(module, module.solution_path().parent)
+                return pending.go(source, siblings=siblings)
 
             warm = [saved(text) for _ in range(saves)]
             warm_stub = [saved(stub_text) for _ in range(saves)]
@@ -617,7 +618,7 @@ def bench_watch(quick: bool) -> dict:
     added that changes nothing): the checks that reach it run, the others keep
     their verdicts. The median and the slowest of those are reported.
     """
-    from workshop.grading.runner import PendingCheck
+    from workshop.grading.runner import PendingCheck, read_siblings
 
     rows = {}
     for module in load_catalog():
@@ -628,7 +629,8 @@ def bench_watch(quick: bool) -> dict:
         def saved(source, earlier=None, module=module):
             pending = PendingCheck(module, f"exercises/{module.id}.py", wait=True)
             time.sleep(12 if module.tf else 2)  # the attendee is typing; the pair gets ready
-            result = pending.go(source, earlier=earlier)
+            siblings = read_siblings(module, module.solution_path().parent)
+            result = pending.go(source, siblings=siblings, earlier=earlier)
             return result, pending.earlier(result)
 
         full, earlier = saved(text)
