@@ -108,8 +108,9 @@ def cmd_watch(args) -> int:
         result, graded = check_exercise(
             m, pending=pending, earlier=None if args.all_checks else earlier.get(m.id)
         )
-        if result.ok and result.reused:
-            # Every check passes, some by an earlier verdict: points rest on a run of all.
+        if result.ok and result.reused and module_state(m, progress.load()) != "done":
+            # Every check passes, some by an earlier verdict: points rest on a run of all
+            # (once earned, they stay: a module already done needs no confirming).
             print_result(result, m, args.verbose)
             console.print("confirming: every check once more, before the points are recorded")
             pending = ready.take(m)
