@@ -114,3 +114,47 @@ def test_watch_checks_the_file_that_was_saved(project):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_save_made_while_a_check_runs_is_checked_too(project):
+    # Polling compares modification times in whole seconds: a second save in the same
+    # second as the first can go unreported. watch looks at the file after each check.
+    env = project_env(project)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workshop.cli", "watch", "1", "--poll"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(
+        target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True
+    ).start()
+
+    def wait_for(text, count=1, seconds=30):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if "".join(lines).count(text) >= count:
+                return True
+            time.sleep(0.02)
+        return False
+
+    try:
+        assert wait_for("NOT STARTED", seconds=60), "".join(lines)
+        solution = (project / "solutions" / "ex01_perceptron.py").read_text()
+        exercise = project / "exercises" / "ex01_perceptron.py"
+        for round_ in range(4):  # each round: a wrong save, then the fix as soon as it is checked
+            started = "".join(lines).count("checking exercises/")
+            passes = "".join(lines).count("PASSED")
+            exercise.write_text(solution.replace("n >= 0, 1, 0", "n > 0, 1, 0") + f"#{round_}\n")
+            assert wait_for("checking exercises/", started + 1), "".join(lines)
+            exercise.write_text(solution + f"# fixed {round_}\n")
+            # whatever the watcher reports, the last verdict is the fixed file's
+            assert wait_for("PASSED", passes + 1), "".join(lines)
+            time.sleep(1.5)
+            out = "".join(lines)
+            assert out.rstrip().rfind("PASSED") > out.rfind("FAILING CHECK"), out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

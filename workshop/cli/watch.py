@@ -61,6 +61,18 @@ def _saved_modules(changes, modules: list[Module]) -> list[tuple[Module, str]]:
     return list(found.values())
 
 
+def _stamps(m: Module) -> list:
+    """When and how big the lesson's script and notebook are (None where one is missing)."""
+    stamps = []
+    for path in (m.exercise_path(), ROOT / "notebooks" / "exercises" / f"{m.id}.ipynb"):
+        try:
+            info = path.stat()
+            stamps.append((info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamps.append(None)
+    return stamps
+
+
 def _current_module(modules: list[Module]) -> Module:
     state = progress.load()
     for m in modules:
@@ -98,6 +110,17 @@ def cmd_watch(args) -> int:
     signal.signal(signal.SIGTERM, stop)  # a terminal closing: clean up like Ctrl-C
 
     def check(m: Module, why: str, display: str) -> None:
+        for _ in range(5):
+            before = _stamps(m)
+            check_once(m, why, display)
+            if _stamps(m) == before:
+                return
+            # Saved again while it was checked: polling compares whole seconds, so a
+            # second save within the same second may never be reported. Check the file
+            # as it is now.
+            why = "changed while it was checked"
+
+    def check_once(m: Module, why: str, display: str) -> None:
         console.clear()
         console.print(
             f"[bold]workshop watch[/]: checking {display} ({why} {time.strftime('%H:%M:%S')}); "
