@@ -47,3 +47,48 @@ def edit(text: str, old: str, new: str) -> str:
     """
     assert old in text, f"the test's edit no longer applies: {old!r} is not in the text"
     return text.replace(old, new, 1)
+
+
+class Watching:
+    """`workshop watch ARGS --poll` running on `project`, its output read as it comes."""
+
+    def __init__(self, project: Path, *args: str, **env):
+        import subprocess
+        import sys
+        import threading
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workshop.cli", "watch", *args, "--poll"],
+            env=project_env(project, **env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(
+            target=lambda: self.lines.extend(iter(self.proc.stdout.readline, "")), daemon=True
+        ).start()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def count(self, text: str) -> int:
+        return self.text().count(text)
+
+    def wait_for(self, text: str, count: int = 1, seconds: float = 60) -> bool:
+        """Whether `text` has appeared `count` times within `seconds`."""
+        import time
+
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if self.count(text) >= count:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)

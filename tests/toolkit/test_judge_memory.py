@@ -16,13 +16,12 @@ import csv
 import json
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import project_env
+from .conftest import Watching, project_env
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="/proc and prctl are Linux's"
@@ -118,21 +117,8 @@ def test_watch_keeps_the_key(project, tmp_path):
     report = tmp_path / "stolen.json"
     exercise = project / "exercises" / "ex01_perceptron.py"
     stub = exercise.read_text()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "workshop.cli", "watch", "1", "--poll"],
-        env=project_env(project, COLUMNS="150"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    threading.Thread(
-        target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True
-    ).start()
-    try:
-        deadline = time.time() + 60
-        while "NOT STARTED" not in "".join(lines) and time.time() < deadline:
-            time.sleep(0.2)
+    with Watching(project, "1", COLUMNS="150") as watch:
+        watch.wait_for("NOT STARTED")
         for attempt in range(5):  # the attendee saves (again, if watch was still starting)
             exercise.write_text(_hostile(stub, report) + f"\n# saved {attempt}\n")
             deadline = time.time() + 15
@@ -141,11 +127,7 @@ def test_watch_keeps_the_key(project, tmp_path):
             if report.exists():
                 break
         time.sleep(2)  # the re-check's verdict
-        out = "".join(lines)
-        assert "PASSED" not in out, out
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        assert "PASSED" not in watch.text(), watch.text()
     _assert_nothing_read(report)
 
 
