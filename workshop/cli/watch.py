@@ -64,7 +64,7 @@ def _saved_modules(changes, modules: list[Module]) -> list[tuple[Module, str]]:
 def _stamps(m: Module) -> list:
     """When and how big the lesson's script and notebook are (None where one is missing)."""
     stamps = []
-    for path in (m.exercise_path(), ROOT / "notebooks" / "exercises" / f"{m.id}.ipynb"):
+    for path in (m.exercise_path(), notebooks.exercise_path(m)):
         try:
             info = path.stat()
             stamps.append((info.st_mtime_ns, info.st_size))

@@ -244,7 +244,8 @@ def classify(
     """
     rel = display
     reused = reused or {}
-    loaded = any(r.get("event") == "finished" for r in records) and not any(
+    finished = any(r.get("event") == "finished" for r in records)
+    loaded = finished and not any(
         e.get("type") in ("LessonImportError", "WorkerGone")
         for r in records
         if r.get("event") == "test"
@@ -274,10 +275,9 @@ def classify(
                 }
     passed = sum(1 for v in tests.values() if v == "passed")
     collected = next((r["count"] for r in records if r.get("event") == "collected"), len(tests))
-    finished = any(r.get("event") == "finished" for r in records)
     seed = next((r.get("seed") for r in records if r.get("event") == "seed"), None)
-    base = dict(passed=passed, total=collected, tests=tests, seed=seed, checks=checks)
-    base["reused"] = len(reused)
+    base = dict(passed=passed, total=collected, tests=tests, seed=seed)
+    base.update(checks=checks, reused=len(reused))
 
     collect_errors = [r for r in records if r.get("event") == "collect_error"]
     if collect_errors:
